@@ -1,0 +1,1 @@
+"""The ``kexue`` command line: a thin Typer shell over the library."""
