@@ -1,0 +1,179 @@
+"""Streaming line reading shared by every kexue corpus.
+
+The counting unit of kexue is the line. Files are read as UTF-8 (a leading BOM is dropped)
+with universal newlines, one line at a time and never more than ``max_line_chars`` characters
+at once, so a 100 MB file without a newline is read in bounded memory.
+
+Overlong lines: a line longer than ``max_line_chars`` is split into pieces of at most that
+many characters, each cut placed just after the last whitespace character before the limit,
+or failing that just after the last punctuation mark from :data:`BOUNDARY_PUNCTUATION`, or
+failing both (a run of ``max_line_chars`` characters with neither) at the limit itself.
+Whitespace and those marks never occur inside a jieba, rjieba, char or regex token, so the
+first two kinds of cut change no token; only the last can cut one (it is counted in
+:attr:`ReadStats.hard_splits`).
+
+Invalid UTF-8 follows ``encoding_errors``: ``"replace"`` (default) decodes the line with
+U+FFFD replacement characters, ``"skip-line"`` drops the line, ``"strict"`` raises
+:class:`ValueError` naming the file and line. Affected lines are counted per file.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import IO
+
+#: how invalid UTF-8 is handled.
+ENCODING_ERRORS = ("strict", "replace", "skip-line")
+#: default longest line handed to a tokenizer in one piece (characters).
+DEFAULT_MAX_LINE_CHARS = 1_000_000
+#: punctuation after which an overlong line may be cut when it has no whitespace.
+BOUNDARY_PUNCTUATION = "，。、；：？！…—·“”（）《》【】「」『』〈〉;:!?()[]{}\"<>|"
+
+_LAST_WHITESPACE = re.compile(r"(?s).*\s")
+_LAST_PUNCTUATION = re.compile("(?s).*[" + re.escape(BOUNDARY_PUNCTUATION) + "]")
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
+
+
+@dataclass
+class ReadStats:
+    """What a read has seen so far; updated in place while lines are streamed.
+
+    Attributes:
+        documents: documents started (a .txt file, a JSONL record, an iNews article, ...).
+        lines: lines yielded (pieces of a split overlong line count once each).
+        characters: characters yielded (newlines excluded).
+        split_lines: overlong lines that were split into pieces.
+        hard_splits: cuts that found no whitespace or punctuation boundary.
+        bad_lines: per file, lines that held invalid UTF-8 (replaced or skipped).
+    """
+
+    documents: int = 0
+    lines: int = 0
+    characters: int = 0
+    split_lines: int = 0
+    hard_splits: int = 0
+    bad_lines: dict[str, int] = field(default_factory=dict)
+
+
+def check_encoding_errors(encoding_errors: str) -> str:
+    """Validate an ``encoding_errors`` value and return it."""
+    if encoding_errors not in ENCODING_ERRORS:
+        raise ValueError(f"encoding_errors must be one of {', '.join(ENCODING_ERRORS)}; "
+                         f"got {encoding_errors!r}")
+    return encoding_errors
+
+
+def check_max_line_chars(max_line_chars: int) -> int:
+    """Validate a ``max_line_chars`` value and return it."""
+    if isinstance(max_line_chars, bool) or not isinstance(max_line_chars, int) \
+            or max_line_chars < 16:
+        raise ValueError(f"max_line_chars must be an integer >= 16; got {max_line_chars!r}")
+    return max_line_chars
+
+
+def split_overlong(text: str, max_line_chars: int, stats: ReadStats | None = None) -> list[str]:
+    """Split ``text`` into pieces of at most ``max_line_chars`` characters at safe boundaries.
+
+    Args:
+        text: one line (no newline inside).
+        max_line_chars: the longest piece allowed.
+        stats: if given, its ``hard_splits`` counts cuts made without a boundary.
+
+    Returns:
+        ``[text]`` when it is short enough, else the pieces, which join back to ``text``.
+
+    Example:
+        >>> split_overlong("ab cd，ef", 4)
+        ['ab ', 'cd，', 'ef']
+    """
+    if len(text) <= max_line_chars:
+        return [text]
+    pieces = []
+    while len(text) > max_line_chars:
+        match = _LAST_WHITESPACE.match(text, 0, max_line_chars) \
+            or _LAST_PUNCTUATION.match(text, 0, max_line_chars)
+        if match is not None:
+            cut = match.end()
+        else:
+            cut = max_line_chars
+            if stats is not None:
+                stats.hard_splits += 1
+        pieces.append(text[:cut])
+        text = text[cut:]
+    pieces.append(text)
+    return pieces
+
+
+def text_lines(text: str, stats: ReadStats, max_line_chars: int) -> Iterator[str]:
+    """Yield the lines of an in-memory document (split at ``"\\n"``; a trailing ``"\\r"``
+    is dropped), splitting overlong ones and updating ``stats``.
+
+    Example:
+        >>> stats = ReadStats()
+        >>> list(text_lines("标题\\r\\n正文", stats, 100)), stats.lines, stats.characters
+        (['标题', '正文'], 2, 4)
+    """
+    for line in text.split("\n"):
+        if line.endswith("\r"):
+            line = line[:-1]
+        if len(line) > max_line_chars:
+            stats.split_lines += 1
+            pieces = split_overlong(line, max_line_chars, stats)
+        else:
+            pieces = (line,)
+        for piece in pieces:
+            stats.lines += 1
+            stats.characters += len(piece)
+            yield piece
+
+
+def physical_lines(handle: IO[str], name: str, stats: ReadStats, *, encoding_errors: str,
+                   max_line_chars: int) -> Iterator[tuple[int, str]]:
+    """Yield ``(line_number, piece)`` from a text handle opened with ``surrogateescape``.
+
+    Reads at most ``max_line_chars`` characters at a time and applies the encoding policy
+    (a line with invalid UTF-8 is counted once in ``stats.bad_lines``); an overlong line
+    comes out as several pieces with the same number (with ``"skip-line"``, only its pieces
+    holding invalid bytes are dropped). Does not touch ``stats.lines``/``stats.characters``:
+    callers count what they keep.
+    """
+    lineno = 1
+    pending = ""
+    pieces_out = 0
+    bad = False
+    while True:
+        chunk = handle.readline(max_line_chars)
+        eof = not chunk
+        if eof and not pending and not pieces_out:
+            return
+        ended = chunk.endswith("\n")
+        text = pending + (chunk[:-1] if ended else chunk)
+        final = ended or eof
+        if not final and len(text) <= max_line_chars:
+            pending = text
+            continue
+        pieces = split_overlong(text, max_line_chars, stats)
+        pending = "" if final else pieces.pop()
+        for piece in pieces:
+            if _ESCAPED_BYTE.search(piece) is not None:
+                if not bad:
+                    bad = True
+                    stats.bad_lines[name] = stats.bad_lines.get(name, 0) + 1
+                if encoding_errors == "strict":
+                    raise ValueError(f"{name}:{lineno}: invalid UTF-8 (use encoding_errors "
+                                     f"'replace' or 'skip-line' to read past it)")
+                if encoding_errors == "skip-line":
+                    continue
+                piece = piece.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            yield lineno, piece
+        pieces_out += len(pieces)
+        if final:
+            if pieces_out > 1:
+                stats.split_lines += 1
+            if eof:
+                return
+            lineno += 1
+            pieces_out = 0
+            bad = False
