@@ -1,0 +1,60 @@
+"""Masked global average pooling over time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+
+from kexue.layers._checks import check_rank
+from kexue.layers.masking import masked_mean
+
+
+@keras.saving.register_keras_serializable(package="kexue")
+class MaskedGlobalAveragePooling1D(keras.layers.Layer):
+    """Global average pooling over the valid time steps: ``sum(x·m) / sum(m)``.
+
+    Keras' ``GlobalAveragePooling1D`` is masked too, but divides by zero for a row that is
+    all padding (NaN); this layer gives zeros there, and half-precision inputs are averaged
+    in float32, so long sequences cannot overflow float16.
+
+    Args:
+        keepdims: keep the time axis with length 1.
+        **kwargs: base ``Layer`` arguments (``name``, ``dtype``, ...).
+
+    Call arguments:
+        inputs: ``(batch, steps, features)``.
+        mask: optional ``(batch, steps)`` boolean mask (filled in by Keras from an upstream
+            ``Embedding(mask_zero=True)``, or passed explicitly; ``(batch, steps, 1)`` 0/1
+            masks are accepted too).
+
+    Output: ``(batch, features)`` (``(batch, 1, features)`` with ``keepdims``); no mask.
+
+    Example:
+        >>> import numpy as np
+        >>> x = np.array([[[-3.0], [-2.0], [9.0]]], "float32")
+        >>> pool = MaskedGlobalAveragePooling1D()
+        >>> np.asarray(pool(x, mask=np.array([[True, True, False]]))).tolist()
+        [[-2.5]]
+    """
+
+    def __init__(self, keepdims: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.keepdims = keepdims
+        self.supports_masking = True
+
+    def build(self, input_shape: Any) -> None:
+        check_rank(input_shape, 3, "inputs", type(self).__name__, "(batch, steps, features)")
+
+    def call(self, inputs: Any, mask: Any = None) -> Any:
+        return masked_mean(inputs, mask, axis=1, keepdims=self.keepdims)
+
+    def compute_output_shape(self, input_shape: Any) -> tuple:
+        shape = tuple(input_shape)
+        return (shape[0], 1, shape[2]) if self.keepdims else (shape[0], shape[2])
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> None:
+        return None
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "keepdims": self.keepdims}
