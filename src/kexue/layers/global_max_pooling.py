@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import keras
 
-from kexue.layers._checks import check_rank
+from kexue.layers._global_pooling import _MaskedGlobalPooling1D
 from kexue.layers.masking import masked_max
 
 
 @keras.saving.register_keras_serializable(package="kexue")
-class MaskedGlobalMaxPooling1D(keras.layers.Layer):
+class MaskedGlobalMaxPooling1D(_MaskedGlobalPooling1D):
     """Global max pooling over the valid time steps of a sequence.
 
     Keras' ``GlobalMaxPooling1D`` ignores masks, so a padding value can win the maximum
@@ -38,23 +36,4 @@ class MaskedGlobalMaxPooling1D(keras.layers.Layer):
         [[-2.0]]
     """
 
-    def __init__(self, keepdims: bool = False, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.keepdims = keepdims
-        self.supports_masking = True
-
-    def build(self, input_shape: Any) -> None:
-        check_rank(input_shape, 3, "inputs", type(self).__name__, "(batch, steps, features)")
-
-    def call(self, inputs: Any, mask: Any = None) -> Any:
-        return masked_max(inputs, mask, axis=1, keepdims=self.keepdims)
-
-    def compute_output_shape(self, input_shape: Any) -> tuple:
-        shape = tuple(input_shape)
-        return (shape[0], 1, shape[2]) if self.keepdims else (shape[0], shape[2])
-
-    def compute_mask(self, inputs: Any, mask: Any = None) -> None:
-        return None
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), "keepdims": self.keepdims}
+    reduce = staticmethod(masked_max)
