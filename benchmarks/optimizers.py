@@ -1,0 +1,246 @@
+"""Step time and memory of kexue.optimizers wrappers vs the bare inner optimizer.
+
+Model: Embedding(50 000 x 128) -> a DGCNN-style encoder (two dilated Conv1D 128, dilation 1
+and 2) -> global max pool -> Dense(3), batch 32 x 40 tokens (``--encoder lstm`` for an
+LSTM(128) encoder; Keras' LSTM on CPU PyTorch is a Python loop, about 1 s a step), trained with
+``model.fit`` (JAX: jit + stateless_apply; TensorFlow: tf.function; PyTorch: eager). For each
+backend (one subprocess each) the competitors are Adam, Lookahead(Adam), LazyAdam "sparse"
+and LazyAdam "step", timed in the same process, interleaved, median of the repeats.
+Targets (issue 4): Lookahead / Adam <= 1.05, Lazy / Adam <= 1.15; Lookahead memory = one
+extra copy of the trainable weights.
+
+Usage:
+    .venv/bin/python benchmarks/optimizers.py [--repeats 5] [--steps 20] [--backends jax,...]
+Writes benchmarks/results/optimizers.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+VOCAB, DIM, UNITS, BATCH, LENGTH = 50_000, 128, 128, 32, 40
+COMPETITORS = [
+    "Adam",
+    "Lookahead(Adam)",
+    "LazyAdam sparse",
+    "LazyAdam step",
+    "Lazy(Adam) sparse",
+    "Lazy(Adam) step",
+]
+RESULTS = Path(__file__).parent / "results"
+
+
+def worker(steps: int, repeats: int, encoder: str) -> dict:
+    import keras
+    import numpy as np
+
+    from kexue.optimizers import Lazy, LazyAdam, Lookahead
+
+    def make_optimizer(name: str):
+        if name == "Adam":
+            return keras.optimizers.Adam(1e-3)
+        if name == "Lookahead(Adam)":
+            return Lookahead(keras.optimizers.Adam(1e-3), sync_period=5, slow_step_size=0.5)
+        if name.startswith("Lazy(Adam)"):
+            return Lazy(keras.optimizers.Adam(1e-3), mode=name.split()[-1])
+        return LazyAdam(1e-3, mode=name.split()[-1])
+
+    def encoder_layers():
+        if encoder == "lstm":
+            return [keras.layers.LSTM(UNITS)]
+        return [
+            keras.layers.Conv1D(UNITS, 3, padding="same", activation="relu"),
+            keras.layers.Conv1D(UNITS, 3, padding="same", dilation_rate=2, activation="relu"),
+            keras.layers.GlobalMaxPooling1D(),
+        ]
+
+    def make_model(optimizer):
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential(
+            [
+                keras.Input((LENGTH,), dtype="int32"),
+                keras.layers.Embedding(VOCAB, DIM),
+                *encoder_layers(),
+                keras.layers.Dense(3),
+            ]
+        )
+        model.compile(
+            optimizer=optimizer,
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        )
+        return model
+
+    rng = np.random.default_rng(0)
+    # Zipf-like token ids: a few frequent rows, a long tail (as text gives).
+    x = np.minimum(rng.zipf(1.3, size=(BATCH * steps, LENGTH)), VOCAB - 1).astype("int32")
+    y = rng.integers(0, 3, size=(BATCH * steps,)).astype("int32")
+    models = {}
+    for name in COMPETITORS:
+        optimizer = make_optimizer(name)
+        model = make_model(optimizer)
+        model.fit(x[: BATCH * 2], y[: BATCH * 2], batch_size=BATCH, epochs=1, verbose=0)
+        models[name] = (model, optimizer)
+    times: dict[str, list[float]] = {name: [] for name in COMPETITORS}
+    for _ in range(repeats):
+        for name in COMPETITORS:
+            model, _ = models[name]
+            start = time.perf_counter()
+            model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0, shuffle=False)
+            times[name].append((time.perf_counter() - start) / steps)
+
+    def nbytes(variables) -> int:
+        return sum(int(np.prod(v.shape)) * np.dtype(v.dtype).itemsize for v in variables)
+
+    memory = {}
+    for name in COMPETITORS:
+        model, optimizer = models[name]
+        memory[name] = {
+            "trainable_bytes": nbytes(model.trainable_variables),
+            "optimizer_bytes": nbytes(optimizer.variables),
+        }
+    return {
+        "backend": keras.backend.backend(),
+        "times": times,
+        "memory": memory,
+        "versions": {"keras": keras.__version__, **backend_version(keras.backend.backend())},
+    }
+
+
+def backend_version(name: str) -> dict:
+    if name == "jax":
+        import jax
+
+        return {"jax": jax.__version__}
+    if name == "tensorflow":
+        import tensorflow as tf
+
+        return {"tensorflow": tf.__version__}
+    import torch
+
+    return {"torch": torch.__version__}
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=20, help="training steps per timed run")
+    parser.add_argument("--repeats", type=int, default=5, help="timed runs per competitor")
+    parser.add_argument("--backends", default="jax,tensorflow,torch")
+    parser.add_argument("--encoder", choices=["conv", "lstm"], default="conv")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        print(json.dumps(worker(args.steps, args.repeats, args.encoder)))
+        return
+
+    reports = []
+    for backend in args.backends.split(","):
+        print(f"running {backend} ...", flush=True)
+        env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
+        command = [
+            sys.executable,
+            __file__,
+            "--worker",
+            f"--steps={args.steps}",
+            f"--repeats={args.repeats}",
+            f"--encoder={args.encoder}",
+        ]
+        done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            print(done.stderr[-3000:], file=sys.stderr)
+            raise SystemExit(f"{backend} worker failed")
+        reports.append(json.loads(done.stdout.strip().splitlines()[-1]))
+
+    versions = {}
+    for report in reports:
+        versions.update(report["versions"])
+    lines = [
+        f"# kexue.optimizers: step time and memory ({args.encoder} encoder)",
+        "",
+        f"Command: `.venv/bin/python benchmarks/optimizers.py --steps {args.steps} "
+        f"--repeats {args.repeats} --encoder {args.encoder}`",
+        "",
+        f"Machine: {os.cpu_count()} cores, {cpu_model()}; Python {platform.python_version()}; "
+        + ", ".join(f"{k} {v}" for k, v in sorted(versions.items())),
+        "(shared, loaded machine: absolute times are noisy, ratios are within one process, "
+        "competitors interleaved).",
+        "",
+        f"Model: Embedding({VOCAB} x {DIM}) -> "
+        + (
+            f"LSTM({UNITS})"
+            if args.encoder == "lstm"
+            else f"Conv1D({UNITS}, 3) -> Conv1D({UNITS}, 3, dilation 2) -> GlobalMaxPool"
+        )
+        + f" -> Dense(3); batch {BATCH} x "
+        f"{LENGTH} tokens (Zipf ids); `model.fit`, {args.steps} steps per run, median of "
+        f"{args.repeats} runs per competitor.",
+        "",
+        "| backend | optimizer | ms / step (median) | min | max | ratio to Adam | target |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    targets = {name: 1.15 for name in COMPETITORS if name.startswith("Lazy")}
+    targets["Lookahead(Adam)"] = 1.05
+    for report in reports:
+        base = median(report["times"]["Adam"])
+        for name in COMPETITORS:
+            runs = report["times"][name]
+            ratio = median(runs) / base
+            target = targets.get(name)
+            verdict = (
+                "" if target is None else (f"<= {target} {'met' if ratio <= target else 'MISSED'}")
+            )
+            lines.append(
+                f"| {report['backend']} | {name} | {1e3 * median(runs):.1f} | "
+                f"{1e3 * min(runs):.1f} | {1e3 * max(runs):.1f} | {ratio:.3f} | {verdict} |"
+            )
+    lines += [
+        "",
+        "## Memory (optimizer variables)",
+        "",
+        "| backend | optimizer | trainable MB | optimizer MB | optimizer / trainable |",
+        "|---|---|---|---|---|",
+    ]
+    for report in reports:
+        for name in COMPETITORS:
+            memory = report["memory"][name]
+            lines.append(
+                f"| {report['backend']} | {name} | {memory['trainable_bytes'] / 1e6:.2f} | "
+                f"{memory['optimizer_bytes'] / 1e6:.2f} | "
+                f"{memory['optimizer_bytes'] / memory['trainable_bytes']:.4f} |"
+            )
+    lines += [
+        "",
+        "Adam holds 2 copies (m, v); Lookahead(Adam) 3 (m, v, slow weights): exactly one "
+        "extra copy, plus two scalars. Lazy keeps no persistent state of its own (its "
+        "snapshots of the lazy variable and its moments are temporaries of the step).",
+    ]
+    text = "\n".join(lines) + "\n"
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "optimizers.md").write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

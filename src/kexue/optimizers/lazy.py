@@ -1,0 +1,371 @@
+"""Lazy optimizers: embedding rows absent from the batch are not moved."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import keras
+from keras import ops
+
+from kexue.optimizers._wrapper import (
+    WrapperMixin,
+    build_recording_slots,
+    check_optimizer,
+    is_indexed_slices,
+    snapshot,
+    value,
+)
+
+MODES = ("sparse", "step")
+
+
+@keras.saving.register_keras_serializable(package="kexue")
+class Lazy(WrapperMixin, keras.optimizers.Optimizer):
+    """Make any Keras 3 optimizer lazy on embedding-like variables.
+
+    With momentum (Adam and friends) an embedding row that is absent from the batch still
+    moves, because its moments are non-zero; rare words then over-fit. This wrapper keeps
+    such rows still. A row (index along axis 0) is *present* when its gradient row is not
+    all zero (``any(g != 0)``); with TensorFlow, where Embedding gradients arrive as
+    ``tf.IndexedSlices``, presence is read from the slices' indices instead.
+
+    Modes:
+        ``"sparse"``: absent rows keep their parameter *and* their optimizer state (moments,
+        ...), i.e. TF Addons ``LazyAdam`` semantics; around ``Adam`` the present rows follow
+        TFA exactly, bias correction included (it uses the global step, as TFA does).
+        ``"step"``: the inner optimizer's state updates on every row as usual and only the
+        parameter step is masked for absent rows (Su Jianlin's article, kexue.fm/archives/6869,
+        and bert4keras' ``extend_with_lazy_optimization``).
+
+    Variables that are not lazy update exactly as the inner optimizer would update them.
+
+    Args:
+        optimizer: The inner optimizer, an unbuilt ``keras.optimizers.Optimizer`` instance
+            (without ``gradient_accumulation_steps``: a row present in an early micro-batch
+            would be masked at the update step).
+        mode: ``"sparse"`` or ``"step"``.
+        variables: Which variables are lazy. None (default): every variable named
+            ``embeddings`` (the weight of ``keras.layers.Embedding`` and its subclasses).
+            A string or a sequence of strings: regular expressions searched in each
+            variable's ``path`` (e.g. ``"token_embedding"``); each must match a variable.
+        name: Optional name of the wrapper.
+
+    Example:
+        >>> import keras
+        >>> from kexue.optimizers import Lazy
+        >>> optimizer = Lazy(keras.optimizers.Adam(1e-3), mode="sparse")
+        >>> model = keras.Sequential([
+        ...     keras.Input((5,), dtype="int32"),
+        ...     keras.layers.Embedding(100, 8),
+        ...     keras.layers.GlobalAveragePooling1D(),
+        ...     keras.layers.Dense(1),
+        ... ])
+        >>> model.compile(optimizer=optimizer, loss="mse")
+        >>> x = keras.random.randint((16, 5), 0, 10, seed=1)  # rows 10..99 never occur
+        >>> before = keras.ops.convert_to_numpy(model.layers[0].embeddings)
+        >>> _ = model.fit(x, keras.ops.ones((16, 1)), epochs=2, verbose=0)
+        >>> after = keras.ops.convert_to_numpy(model.layers[0].embeddings)
+        >>> bool((before[10:] == after[10:]).all())
+        True
+    """
+
+    def __init__(
+        self,
+        optimizer: keras.optimizers.Optimizer,
+        mode: str = "sparse",
+        variables: str | Sequence[str] | None = None,
+        name: str | None = None,
+    ) -> None:
+        check_optimizer(optimizer, type(self).__name__)
+        if mode not in MODES:
+            raise ValueError(
+                f"{type(self).__name__}: argument `mode` must be one of {MODES}; received {mode!r}."
+            )
+        if optimizer.gradient_accumulation_steps:
+            raise ValueError(
+                f"{type(self).__name__}: the inner optimizer must not use "
+                "`gradient_accumulation_steps` (row presence is decided per batch); received "
+                f"gradient_accumulation_steps={optimizer.gradient_accumulation_steps}. "
+                "Wrap the Lazy optimizer's batches differently or drop accumulation."
+            )
+        patterns = _check_patterns(variables, type(self).__name__)
+        super().__init__(learning_rate=0.0, name=name)
+        self.inner_optimizer = optimizer
+        self.mode = mode
+        self.lazy_variables = (
+            variables if isinstance(variables, str) or variables is None else (list(variables))
+        )
+        self._patterns = patterns
+
+    def build(self, var_list: list[Any]) -> None:
+        """Choose the lazy variables, build the inner optimizer and find their state.
+
+        Args:
+            var_list: The model's trainable variables.
+        """
+        var_list = list(var_list)
+        self._lazy_indices = self._select(var_list)
+        slots = build_recording_slots(self.inner_optimizer, var_list)
+        super().build(var_list)
+        # Row-wise state only: a slot shaped like its variable (Adafactor's factored
+        # slots are not, and are left to the inner optimizer).
+        lazy_slots = {
+            index: [
+                s.variable
+                for s in slots
+                if s.reference is var_list[index]
+                and tuple(s.variable.shape) == tuple(var_list[index].shape)
+            ]
+            for index in self._lazy_indices
+        }
+        # Plain attribute: the variables are tracked already, the map is derived state.
+        object.__setattr__(self, "_lazy_slots", lazy_slots)
+
+    def _select(self, var_list: list[Any]) -> list[int]:
+        if self._patterns is None:
+            chosen = [i for i, v in enumerate(var_list) if _short_name(v) == "embeddings"]
+            if not chosen:
+                warnings.warn(
+                    f"{type(self).__name__}: no variable named 'embeddings' (keras Embedding) "
+                    "among the trainable variables, so no variable is lazy; pass `variables=` "
+                    "name patterns to choose some.",
+                    stacklevel=3,
+                )
+            return chosen
+        paths = [_path(v) for v in var_list]
+        for pattern in self._patterns:
+            if not any(pattern.search(p) for p in paths):
+                raise ValueError(
+                    f"{type(self).__name__}: pattern {pattern.pattern!r} in argument "
+                    f"`variables` matches no trainable variable; variable paths are {paths}."
+                )
+        return [i for i, p in enumerate(paths) if any(pt.search(p) for pt in self._patterns)]
+
+    @property
+    def lazy_variable_paths(self) -> list[str]:
+        """Paths of the variables treated lazily (after build)."""
+        return [_path(self._trainable_variables[i]) for i in self._lazy_indices]
+
+    def _before_inner(self, grads: list[Any], positions: list[int]) -> Any:
+        fused = isinstance(self.inner_optimizer, _RowMaskedAdam) and not (
+            self.inner_optimizer.amsgrad
+        )
+        masks = {}
+        saved = []
+        for position, (grad, index) in enumerate(zip(grads, positions, strict=True)):
+            if grad is None or index not in self._lazy_slots:
+                continue
+            variable = self._trainable_variables[index]
+            if is_indexed_slices(grad):
+                # Densify (duplicate indices summed, as TFA does): Keras' TF Adam squares
+                # each slice before summing duplicates, which gets v wrong.
+                grads[position] = ops.scatter(
+                    ops.expand_dims(ops.cast(grad.indices, "int32"), -1),
+                    grad.values,
+                    tuple(variable.shape),
+                )
+            present = _present_rows(grad, variable)
+            if fused:
+                masks[index] = present
+                continue
+            held = [variable] + (self._lazy_slots[index] if self.mode == "sparse" else [])
+            saved.append((present, held, [snapshot(h) for h in held]))
+        if fused:
+            self.inner_optimizer.set_row_masks(masks, self.mode)
+        return saved
+
+    def _after_inner(self, saved: Any) -> None:
+        if isinstance(self.inner_optimizer, _RowMaskedAdam):
+            self.inner_optimizer.set_row_masks({}, self.mode)
+        for present, held, old_values in saved:
+            for variable, old in zip(held, old_values, strict=True):
+                variable.assign(ops.where(present, value(variable), old))
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "optimizer": keras.saving.serialize_keras_object(self.inner_optimizer),
+            "mode": self.mode,
+            "variables": self.lazy_variables,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], custom_objects: Any = None) -> Lazy:
+        config = dict(config)
+        optimizer = keras.saving.deserialize_keras_object(
+            config.pop("optimizer"), custom_objects=custom_objects
+        )
+        return cls(optimizer, **config)
+
+
+@keras.saving.register_keras_serializable(package="kexue")
+class LazyAdam(Lazy):
+    """Adam that leaves embedding rows absent from the batch alone: ``Lazy(Adam(...))``.
+
+    With ``mode="sparse"`` (default) this is TF Addons' ``LazyAdam``: for present rows
+    ``m ← β1·m + (1−β1)·g``, ``v ← β2·v + (1−β2)·g²``,
+    ``θ ← θ − lr·sqrt(1−β2^t)/(1−β1^t) · m/(sqrt(v)+ε)`` with the global step t and
+    ε = 1e-7; absent rows keep θ, m and v. With ``mode="step"`` m and v update on every row
+    and only θ's step is masked (Su Jianlin's variant). Other variables follow plain Adam.
+    On JAX and TensorFlow the row masks are applied inside Adam's element-wise update; on
+    PyTorch the generic ``Lazy`` path wraps Keras' ``torch._foreach`` Adam.
+
+    Args:
+        learning_rate: Adam's learning rate (float or schedule).
+        beta_1: Adam's β1.
+        beta_2: Adam's β2.
+        epsilon: Adam's ε (1e-7 as in Keras and TF Addons).
+        amsgrad: Adam's AMSGrad flag.
+        mode: ``"sparse"`` or ``"step"`` (see :class:`Lazy`).
+        variables: Lazy variables: None for every Embedding weight, or name patterns.
+        name: Optional name.
+        **kwargs: Other keyword arguments of ``keras.optimizers.Adam`` (``clipnorm``,
+            ``weight_decay``, ``use_ema``, ``loss_scale_factor``, ...).
+
+    Example:
+        >>> from kexue.optimizers import LazyAdam
+        >>> optimizer = LazyAdam(learning_rate=1e-3, mode="sparse")
+        >>> optimizer.mode
+        'sparse'
+    """
+
+    def __init__(
+        self,
+        learning_rate: Any = 0.001,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-7,
+        amsgrad: bool = False,
+        mode: str = "sparse",
+        variables: str | Sequence[str] | None = None,
+        name: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        # PyTorch: keras' own Adam becomes a torch._foreach version, faster than fusing the
+        # masks into generic element-wise ops there, so use it through the generic wrapper.
+        adam_class = (
+            keras.optimizers.Adam if keras.backend.backend() == "torch" else (_RowMaskedAdam)
+        )
+        adam = adam_class(
+            learning_rate=learning_rate,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            amsgrad=amsgrad,
+            **kwargs,
+        )
+        super().__init__(adam, mode=mode, variables=variables, name=name)
+
+    def get_config(self) -> dict[str, Any]:
+        config = self.inner_optimizer.get_config()
+        config.update({"name": self.name, "mode": self.mode, "variables": self.lazy_variables})
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], custom_objects: Any = None) -> LazyAdam:
+        config = dict(config)
+        if isinstance(config.get("learning_rate"), dict):
+            config["learning_rate"] = keras.saving.deserialize_keras_object(
+                config["learning_rate"], custom_objects=custom_objects
+            )
+        return cls(**config)
+
+
+class _RowMaskedAdam(keras.optimizers.Adam):
+    """Adam whose update of a variable can be restricted to rows given by a mask.
+
+    ``LazyAdam`` sets the masks just before each step, so the lazy rule is fused into Adam's
+    element-wise update (one pass, in place under XLA) instead of snapshotting the variable
+    and its moments and restoring absent rows afterwards (what ``Lazy`` does for any other
+    optimizer). Without masks it is exactly ``keras.optimizers.Adam``.
+    """
+
+    def __init__(self, *args: Any, name: str | None = None, **kwargs: Any) -> None:
+        # The automatic name would start with "_", which TensorFlow refuses as a scope.
+        super().__init__(*args, name=name or "row_masked_adam", **kwargs)
+        self.set_row_masks({}, "sparse")
+
+    def set_row_masks(self, masks: dict[int, Any], mode: str) -> None:
+        # Plain attributes: step-local tensors, not optimizer state.
+        object.__setattr__(self, "_row_masks", masks)
+        object.__setattr__(self, "_row_mask_mode", mode)
+
+    def update_step(self, gradient: Any, variable: Any, learning_rate: Any) -> None:
+        index = self._get_variable_index(variable)
+        present = self._row_masks.get(index)
+        if present is None:
+            super().update_step(gradient, variable, learning_rate)
+            return
+        lr = ops.cast(learning_rate, variable.dtype)
+        gradient = ops.cast(gradient, variable.dtype)
+        local_step = ops.cast(self.iterations + 1, variable.dtype)
+        beta_1_power = ops.power(ops.cast(self.beta_1, variable.dtype), local_step)
+        beta_2_power = ops.power(ops.cast(self.beta_2, variable.dtype), local_step)
+        alpha = lr * ops.sqrt(1 - beta_2_power) / (1 - beta_1_power)
+        m = self._momentums[index]
+        v = self._velocities[index]
+        # The same arithmetic as keras' Adam, so present rows are bit-equal to it.
+        new_m = ops.add(value(m), ops.multiply(ops.subtract(gradient, m), 1 - self.beta_1))
+        new_v = ops.add(
+            value(v), ops.multiply(ops.subtract(ops.square(gradient), v), 1 - self.beta_2)
+        )
+        if self._row_mask_mode == "sparse":
+            self.assign(m, ops.where(present, new_m, value(m)))
+            self.assign(v, ops.where(present, new_v, value(v)))
+        else:
+            self.assign(m, new_m)
+            self.assign(v, new_v)
+        step = ops.divide(ops.multiply(new_m, alpha), ops.add(ops.sqrt(new_v), self.epsilon))
+        self.assign(
+            variable, ops.where(present, ops.subtract(value(variable), step), value(variable))
+        )
+
+
+def _present_rows(gradient: Any, variable: Any) -> Any:
+    """Boolean mask broadcastable to ``variable``: True on rows the batch touched."""
+    rows = variable.shape[0]
+    trailing = (1,) * (len(variable.shape) - 1)
+    if is_indexed_slices(gradient):
+        indices = ops.cast(gradient.indices, "int32")
+        counts = ops.scatter(
+            ops.expand_dims(indices, -1), ops.ones_like(indices, dtype="int32"), (rows,)
+        )
+        present = ops.greater(counts, 0)
+    else:
+        nonzero = ops.not_equal(gradient, ops.zeros((), dtype=gradient.dtype))
+        if len(variable.shape) > 1:
+            nonzero = ops.any(nonzero, axis=tuple(range(1, len(variable.shape))))
+        present = nonzero
+    return ops.reshape(present, (rows, *trailing))
+
+
+def _check_patterns(variables: Any, wrapper: str) -> list[re.Pattern] | None:
+    if variables is None:
+        return None
+    items = [variables] if isinstance(variables, str) else variables
+    if not isinstance(items, Sequence) or not items or not all(isinstance(p, str) for p in items):
+        raise ValueError(
+            f"{wrapper}: argument `variables` must be None, a regular expression string or a "
+            f"non-empty sequence of them; received {variables!r}."
+        )
+    compiled = []
+    for pattern in items:
+        try:
+            compiled.append(re.compile(pattern))
+        except re.error as error:
+            raise ValueError(
+                f"{wrapper}: argument `variables` holds an invalid regular expression "
+                f"{pattern!r} ({error})."
+            ) from error
+    return compiled
+
+
+def _path(variable: Any) -> str:
+    return str(getattr(variable, "path", None) or variable.name)
+
+
+def _short_name(variable: Any) -> str:
+    return str(variable.name).split("/")[-1].split(":")[0]
