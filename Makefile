@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test test-slow lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ test: $(VENV)/.test-stamp
 	KERAS_BACKEND=jax $(PYTEST) -m "not slow"
 	KERAS_BACKEND=tensorflow $(PYTEST) -m "backend and not slow" || [ $$? -eq 5 ]
 	KERAS_BACKEND=torch $(PYTEST) -m "backend and not slow" || [ $$? -eq 5 ]
+
+# Long training, calibration and end-to-end tests (minutes); CI runs them after `make test`.
+test-slow: $(VENV)/.test-stamp
+	KERAS_BACKEND=jax $(PYTEST) -m slow
 
 lint: $(VENV)/.test-stamp
 	$(BIN)/ruff check src tests benchmarks
