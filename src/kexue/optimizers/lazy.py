@@ -150,8 +150,13 @@ class Lazy(WrapperMixin, keras.optimizers.Optimizer):
         return [_path(self._trainable_variables[i]) for i in self._lazy_indices]
 
     def _before_inner(self, grads: list[Any], positions: list[int]) -> Any:
-        fused = isinstance(self.inner_optimizer, _RowMaskedAdam) and not (
-            self.inner_optimizer.amsgrad
+        inner = self.inner_optimizer
+        fused = isinstance(inner, _RowMaskedAdam) and not inner.amsgrad
+        # Keras' gradient preprocessing that reads IndexedSlices as they come (clipping,
+        # loss-scale division) would see duplicate slices unsummed: densify first then.
+        keep_slices = fused and not any(
+            getattr(inner, name, None) is not None
+            for name in ("clipnorm", "clipvalue", "global_clipnorm", "loss_scale_factor")
         )
         masks = {}
         saved = []
@@ -159,6 +164,11 @@ class Lazy(WrapperMixin, keras.optimizers.Optimizer):
             if grad is None or index not in self._lazy_slots:
                 continue
             variable = self._trainable_variables[index]
+            if is_indexed_slices(grad) and keep_slices:
+                # Sparse update of the present rows only (TensorFlow): duplicates summed.
+                grads[position] = _summed_slices(grad)
+                masks[index] = None
+                continue
             if is_indexed_slices(grad):
                 # Densify (duplicate indices summed, as TFA does): Keras' TF Adam squares
                 # each slice before summing duplicates, which gets v wrong.
@@ -174,7 +184,7 @@ class Lazy(WrapperMixin, keras.optimizers.Optimizer):
             held = [variable] + (self._lazy_slots[index] if self.mode == "sparse" else [])
             saved.append((present, held, [snapshot(h) for h in held]))
         if fused:
-            self.inner_optimizer.set_row_masks(masks, self.mode)
+            inner.set_row_masks(masks, self.mode)
         return saved
 
     def _after_inner(self, saved: Any) -> None:
@@ -210,8 +220,10 @@ class LazyAdam(Lazy):
     ``θ ← θ − lr·sqrt(1−β2^t)/(1−β1^t) · m/(sqrt(v)+ε)`` with the global step t and
     ε = 1e-7; absent rows keep θ, m and v. With ``mode="step"`` m and v update on every row
     and only θ's step is masked (Su Jianlin's variant). Other variables follow plain Adam.
-    On JAX and TensorFlow the row masks are applied inside Adam's element-wise update; on
-    PyTorch the generic ``Lazy`` path wraps Keras' ``torch._foreach`` Adam.
+    The lazy rule is part of Adam's own update (no snapshots): on TensorFlow only the rows
+    of the ``IndexedSlices`` gradient are gathered, updated and scattered back; on PyTorch
+    the present rows are found with ``nonzero`` and updated the same way (other variables
+    keep Keras' ``torch._foreach`` Adam); under JAX one masked element-wise update.
 
     Args:
         learning_rate: Adam's learning rate (float or schedule).
@@ -244,12 +256,7 @@ class LazyAdam(Lazy):
         name: str | None = None,
         **kwargs: Any,
     ) -> None:
-        # PyTorch: keras' own Adam becomes a torch._foreach version, faster than fusing the
-        # masks into generic element-wise ops there, so use it through the generic wrapper.
-        adam_class = (
-            keras.optimizers.Adam if keras.backend.backend() == "torch" else (_RowMaskedAdam)
-        )
-        adam = adam_class(
+        adam = _RowMaskedAdam(
             learning_rate=learning_rate,
             beta_1=beta_1,
             beta_2=beta_2,
@@ -274,13 +281,31 @@ class LazyAdam(Lazy):
         return cls(**config)
 
 
-class _RowMaskedAdam(keras.optimizers.Adam):
-    """Adam whose update of a variable can be restricted to rows given by a mask.
+# The class `keras.optimizers.Adam(...)` instantiates: on PyTorch Keras' `torch._foreach`
+# Adam (a subclass), elsewhere Adam itself. Subclassing it keeps every non-lazy variable on
+# exactly the inner Adam's code path.
+_BACKEND_ADAM: type = (
+    type(keras.optimizers.Adam.__new__(keras.optimizers.Adam))
+    if keras.backend.backend() == "torch"
+    else keras.optimizers.Adam
+)
 
-    ``LazyAdam`` sets the masks just before each step, so the lazy rule is fused into Adam's
-    element-wise update (one pass, in place under XLA) instead of snapshotting the variable
-    and its moments and restoring absent rows afterwards (what ``Lazy`` does for any other
-    optimizer). Without masks it is exactly ``keras.optimizers.Adam``.
+
+class _RowMaskedAdam(_BACKEND_ADAM):
+    """Adam whose update of a variable can be restricted to the rows present in the batch.
+
+    ``LazyAdam`` sets the masks just before each step, so the lazy rule is part of Adam's
+    own update instead of snapshotting the variable and its moments and restoring absent
+    rows afterwards (what ``Lazy`` does for any other optimizer). How, by backend:
+
+    - a ``tf.IndexedSlices`` gradient (TensorFlow; duplicates already summed by
+      ``_summed_slices``): only the present rows are gathered, updated and scattered back
+      ("step" mode: the moments decay densely, as with a zero gradient, first);
+    - a dense gradient on PyTorch (eager): the present rows are found with ``nonzero`` and
+      updated the same way, gather and scatter;
+    - a dense gradient under JAX / XLA (static shapes): one masked element-wise update.
+
+    Without masks it is exactly ``keras.optimizers.Adam`` (on PyTorch the ``_foreach`` one).
     """
 
     def __init__(self, *args: Any, name: str | None = None, **kwargs: Any) -> None:
@@ -289,39 +314,138 @@ class _RowMaskedAdam(keras.optimizers.Adam):
         self.set_row_masks({}, "sparse")
 
     def set_row_masks(self, masks: dict[int, Any], mode: str) -> None:
+        """Masks (rows, 1, ...) by variable index for the next step; None: IndexedSlices."""
         # Plain attributes: step-local tensors, not optimizer state.
         object.__setattr__(self, "_row_masks", masks)
         object.__setattr__(self, "_row_mask_mode", mode)
 
+    def _backend_update_step(self, grads: Any, trainable_variables: Any, learning_rate: Any):
+        if not self._row_masks or keras.backend.backend() != "torch":
+            return super()._backend_update_step(grads, trainable_variables, learning_rate)
+        # PyTorch: the foreach Adam for the other variables, our update for the lazy ones.
+        pairs = list(zip(grads, trainable_variables, strict=True))
+        lazy = [(g, v) for g, v in pairs if self._get_variable_index(v) in self._row_masks]
+        rest = [(g, v) for g, v in pairs if self._get_variable_index(v) not in self._row_masks]
+        if rest:
+            super()._backend_update_step([g for g, _ in rest], [v for _, v in rest], learning_rate)
+        for grad, variable in lazy:
+            self.update_step(grad, variable, learning_rate)
+        return None
+
     def update_step(self, gradient: Any, variable: Any, learning_rate: Any) -> None:
         index = self._get_variable_index(variable)
-        present = self._row_masks.get(index)
-        if present is None:
+        if index not in self._row_masks:
             super().update_step(gradient, variable, learning_rate)
             return
+        present = self._row_masks[index]
         lr = ops.cast(learning_rate, variable.dtype)
-        gradient = ops.cast(gradient, variable.dtype)
         local_step = ops.cast(self.iterations + 1, variable.dtype)
         beta_1_power = ops.power(ops.cast(self.beta_1, variable.dtype), local_step)
         beta_2_power = ops.power(ops.cast(self.beta_2, variable.dtype), local_step)
         alpha = lr * ops.sqrt(1 - beta_2_power) / (1 - beta_1_power)
         m = self._momentums[index]
         v = self._velocities[index]
+        if is_indexed_slices(gradient):
+            self._update_rows(gradient.indices, gradient.values, m, v, variable, alpha, gradient)
+            return
+        gradient = ops.cast(gradient, variable.dtype)
+        if present is None:  # IndexedSlices expected, densified on the way (robustness)
+            present = _present_rows(gradient, variable)
+        if keras.backend.backend() == "torch":
+            rows = ops.nonzero(ops.reshape(present, (-1,)))[0]
+            if self._row_mask_mode == "step":
+                # The moments update densely; only the parameter rows are gathered.
+                self._adam_moments(gradient, m, v, dense=True)
+                self._update_rows(rows, None, m, v, variable, alpha, None, moments_done=True)
+            else:
+                self._update_rows(rows, ops.take(gradient, rows, axis=0), m, v, variable, alpha)
+            return
         # The same arithmetic as keras' Adam, so present rows are bit-equal to it.
         new_m = ops.add(value(m), ops.multiply(ops.subtract(gradient, m), 1 - self.beta_1))
         new_v = ops.add(
             value(v), ops.multiply(ops.subtract(ops.square(gradient), v), 1 - self.beta_2)
         )
         if self._row_mask_mode == "sparse":
-            self.assign(m, ops.where(present, new_m, value(m)))
-            self.assign(v, ops.where(present, new_v, value(v)))
-        else:
-            self.assign(m, new_m)
-            self.assign(v, new_v)
+            new_m = ops.where(present, new_m, value(m))
+            new_v = ops.where(present, new_v, value(v))
+        self.assign(m, new_m)
+        self.assign(v, new_v)
+        # The step reads the *assigned* moments (equal on present rows, where it counts):
+        # reading the old m and v too would make XLA copy both buffers before updating
+        # them in place (about 2x the step time of plain Adam).
         step = ops.divide(ops.multiply(new_m, alpha), ops.add(ops.sqrt(new_v), self.epsilon))
         self.assign(
             variable, ops.where(present, ops.subtract(value(variable), step), value(variable))
         )
+
+    def _adam_moments(self, gradient: Any, m: Any, v: Any, dense: bool) -> tuple[Any, Any]:
+        """New m and v (Keras Adam's arithmetic); assigned when ``dense``."""
+        new_m = ops.add(value(m), ops.multiply(ops.subtract(gradient, value(m)), 1 - self.beta_1))
+        new_v = ops.add(
+            value(v),
+            ops.multiply(ops.subtract(ops.square(gradient), value(v)), 1 - self.beta_2),
+        )
+        if dense:
+            self.assign(m, new_m)
+            self.assign(v, new_v)
+        return new_m, new_v
+
+    def _update_rows(
+        self,
+        rows: Any,
+        grad_rows: Any,
+        m: Any,
+        v: Any,
+        variable: Any,
+        alpha: Any,
+        slices: Any = None,
+        moments_done: bool = False,
+    ) -> None:
+        """Adam on the given rows only (each row once, or repeated with equal values)."""
+        rows = ops.cast(rows, "int32")
+        old = [ops.take(value(x), rows, axis=0) for x in (m, v, variable)]
+        if moments_done:
+            new_m, new_v = old[0], old[1]
+        else:
+            grad_rows = ops.cast(grad_rows, variable.dtype)
+            if self._row_mask_mode == "step":
+                # Every row's moments move (zero gradient on absent rows), then the
+                # present rows get their gradient.
+                zeros = ops.zeros((), dtype=variable.dtype)
+                self._adam_moments(zeros, m, v, dense=True)
+            new_m, new_v = self._adam_moments(grad_rows, old[0], old[1], dense=False)
+            self._assign_rows(m, rows, new_m, slices)
+            self._assign_rows(v, rows, new_v, slices)
+        step = ops.divide(ops.multiply(new_m, alpha), ops.add(ops.sqrt(new_v), self.epsilon))
+        self._assign_rows(variable, rows, ops.subtract(old[2], step), slices)
+
+    def _assign_rows(self, variable: Any, rows: Any, new_rows: Any, slices: Any) -> None:
+        if slices is not None:
+            # TensorFlow: an IndexedSlices value makes Keras call `variable.scatter_update`.
+            self.assign(variable, type(slices)(new_rows, rows, slices.dense_shape))
+        else:
+            self.assign(
+                variable, ops.scatter_update(value(variable), ops.expand_dims(rows, -1), new_rows)
+            )
+
+
+def _summed_slices(gradient: Any) -> Any:
+    """IndexedSlices with rows sorted and each slice holding its row's summed gradient.
+
+    Duplicate indices stay (TensorFlow's scatter then writes equal values more than once),
+    so the shapes stay static (XLA).
+    """
+    indices = ops.cast(gradient.indices, "int32")
+    count = indices.shape[0] if indices.shape[0] is not None else ops.shape(indices)[0]
+    order = ops.argsort(indices)
+    rows = ops.take(indices, order)
+    values = ops.take(gradient.values, order, axis=0)
+    starts = ops.concatenate(
+        [ops.ones((1,), dtype="bool"), ops.not_equal(rows[1:], rows[:-1])], axis=0
+    )
+    segments = ops.cumsum(ops.cast(starts, "int32")) - 1
+    sums = ops.segment_sum(values, segments, num_segments=count)
+    return type(gradient)(ops.take(sums, segments, axis=0), rows, gradient.dense_shape)
 
 
 def _present_rows(gradient: Any, variable: Any) -> Any:
@@ -335,10 +459,12 @@ def _present_rows(gradient: Any, variable: Any) -> Any:
         )
         present = ops.greater(counts, 0)
     else:
-        nonzero = ops.not_equal(gradient, ops.zeros((), dtype=gradient.dtype))
+        # any() of the floats themselves: True where a row holds a non-zero (NaN
+        # included), as any(g != 0), without a boolean temporary of the gradient's size.
         if len(variable.shape) > 1:
-            nonzero = ops.any(nonzero, axis=tuple(range(1, len(variable.shape))))
-        present = nonzero
+            present = ops.any(gradient, axis=tuple(range(1, len(variable.shape))))
+        else:
+            present = ops.not_equal(gradient, ops.zeros((), dtype=gradient.dtype))
     return ops.reshape(present, (rows, *trailing))
 
 
