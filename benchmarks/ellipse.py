@@ -30,6 +30,7 @@ import mpmath
 import numpy as np
 import scipy
 
+from _machine import cpu_model
 from kexue.geometry import (
     render_png,
     solid_mesh,
@@ -52,15 +53,6 @@ def median_time(function, repeats: int = 7) -> float:
         times.append(time.perf_counter() - start)
     return statistics.median(times)
 
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def mpmath_reference(a: float, b: float, dps: int = 20) -> tuple[float, float, float]:

@@ -30,6 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
+from _machine import cpu_model
+
 ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "results"
 SLOW_CALL_S = 30.0
@@ -111,12 +113,6 @@ def run_case(name: str, n: int, size: int | None = None) -> dict:
                            f"{done.stderr.strip().splitlines()[-1:] or ''}"}
     return json.loads(done.stdout.strip().splitlines()[-1])
 
-
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
 
 
 def versions() -> str:

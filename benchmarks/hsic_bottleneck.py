@@ -38,6 +38,8 @@ from kexue.stats.bottleneck import HSICBottleneckClassifier  # noqa: E402
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from _machine import cpu_model  # noqa: E402
+
 RESULTS = Path(__file__).parent / "results"
 METHODS = (
     "HSIC bottleneck + SGD output layer",
@@ -46,15 +48,6 @@ METHODS = (
     "control: SGD output layer on raw pixels",
 )
 
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def softmax_readout(x_train, y_train, x_test, y_test, epochs, learning_rate, seed) -> float:

@@ -25,6 +25,8 @@ import sys
 import time
 from pathlib import Path
 
+from _machine import cpu_model
+
 VOCAB, DIM, UNITS, BATCH, LENGTH = 50_000, 128, 128, 32, 40
 COMPETITORS = [
     "Adam",
@@ -126,15 +128,6 @@ def backend_version(name: str) -> dict:
 
     return {"torch": torch.__version__}
 
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def median(values: list[float]) -> float:

@@ -129,6 +129,25 @@ def text_lines(text: str, stats: ReadStats, max_line_chars: int) -> Iterator[str
             yield piece
 
 
+def has_invalid_utf8(text: str) -> bool:
+    """Whether ``text`` (decoded with ``surrogateescape``) holds bytes that were not UTF-8."""
+    return _ESCAPED_BYTE.search(text) is not None
+
+
+def repair_invalid_utf8(text: str, name: str, lineno: int, encoding_errors: str) -> str | None:
+    """Apply the ``encoding_errors`` policy to a line holding invalid UTF-8.
+
+    Returns the line with U+FFFD for each bad byte (``"replace"``), ``None`` to drop it
+    (``"skip-line"``), or raises ``ValueError`` naming ``name:lineno`` (``"strict"``).
+    """
+    if encoding_errors == "strict":
+        raise ValueError(f"{name}:{lineno}: invalid UTF-8 (use encoding_errors "
+                         f"'replace' or 'skip-line' to read past it)")
+    if encoding_errors == "skip-line":
+        return None
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def physical_lines(handle: IO[str], name: str, stats: ReadStats, *, encoding_errors: str,
                    max_line_chars: int) -> Iterator[tuple[int, str]]:
     """Yield ``(line_number, piece)`` from a text handle opened with ``surrogateescape``.
@@ -161,12 +180,9 @@ def physical_lines(handle: IO[str], name: str, stats: ReadStats, *, encoding_err
                 if not bad:
                     bad = True
                     stats.bad_lines[name] = stats.bad_lines.get(name, 0) + 1
-                if encoding_errors == "strict":
-                    raise ValueError(f"{name}:{lineno}: invalid UTF-8 (use encoding_errors "
-                                     f"'replace' or 'skip-line' to read past it)")
-                if encoding_errors == "skip-line":
+                piece = repair_invalid_utf8(piece, name, lineno, encoding_errors)
+                if piece is None:
                     continue
-                piece = piece.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
             yield lineno, piece
         pieces_out += len(pieces)
         if final:

@@ -13,7 +13,6 @@ import io
 import json
 import lzma
 import os
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +24,9 @@ from kexue.corpora.reading import (
     ReadStats,
     check_encoding_errors,
     check_max_line_chars,
+    has_invalid_utf8,
     physical_lines,
+    repair_invalid_utf8,
     text_lines,
 )
 
@@ -217,15 +218,12 @@ class JsonlFileSource(Source):
             for lineno, raw in enumerate(handle, start=1):
                 if not raw.strip():
                     continue
-                if "\udc80" <= max(raw) and re.search("[\udc80-\udcff]", raw):
+                if has_invalid_utf8(raw):
                     name = str(self.path)
                     stats.bad_lines[name] = stats.bad_lines.get(name, 0) + 1
-                    if encoding_errors == "strict":
-                        raise ValueError(f"{name}:{lineno}: invalid UTF-8 (use encoding_errors "
-                                         f"'replace' or 'skip-line' to read past it)")
-                    if encoding_errors == "skip-line":
+                    raw = repair_invalid_utf8(raw, name, lineno, encoding_errors)
+                    if raw is None:
                         continue
-                    raw = raw.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
                 try:
                     value = json.loads(raw)
                 except json.JSONDecodeError as exc:
