@@ -25,7 +25,10 @@ def test_splits_match_plain_pickle(split, size):
     assert set(loaded.labels) == {0, 1, 2}
     documents = list(loaded.documents())
     assert len(documents) == size
-    assert documents[0] == titles[0] + "\n" + contents[0]
+    assert documents[0] == titles[0] + "\n" + contents[0].replace("\\n", "\n")
+    # The shipped contents mark paragraphs with a literal backslash-n; documents do not.
+    assert any("\\n" in content for content in contents)
+    assert not any("\\n" in document for document in documents)
 
 
 def test_train_label_counts():

@@ -93,9 +93,15 @@ class InewsSplit:
         return len(self.titles)
 
     def documents(self) -> Iterator[str]:
-        """Yield each article as ``title + "\\n" + content`` (kexue's document for iNews)."""
+        """Yield each article as ``title + "\\n" + content`` (kexue's document for iNews).
+
+        The package stores paragraph breaks inside the contents as the two characters
+        backslash and ``n``; documents turn them into real line breaks, so that line-based
+        counting sees paragraphs and never counts ``\\`` and ``n`` as words (``contents``
+        keeps the text exactly as shipped).
+        """
         for title, content in zip(self.titles, self.contents, strict=True):
-            yield f"{title}\n{content}"
+            yield title + "\n" + content.replace("\\n", "\n")
 
 
 def load_inews(split: str = "train") -> InewsSplit:
