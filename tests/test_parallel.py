@@ -475,7 +475,10 @@ def test_sigint_to_a_script_stops_it_cleanly(tmp_path):
     # A real Ctrl-C: SIGINT to the whole process group of a script using the pool.
     script = tmp_path / "ctrl_c.py"
     script.write_text(
-        "import itertools, os, sys, time\n"
+        "import itertools, os, signal, sys, time\n"
+        # A shell starts programs with Python's default Ctrl-C handling; a test runner may
+        # hand its children SIGINT ignored, which Python would then keep.
+        "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
         "sys.path.insert(0, sys.argv[1])\n"
         "from _parallel_helpers import pid_after_sleep\n"
         "from kexue.parallel import parallel_map\n"
@@ -498,7 +501,11 @@ def test_sigint_to_a_script_stops_it_cleanly(tmp_path):
         assert line, "the script ended before producing results"
         pids.add(int(line))
     os.killpg(process.pid, __import__("signal").SIGINT)
-    out, _ = process.communicate(timeout=30)
+    try:
+        out, _ = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:  # never leave the script running past the test
+            os.killpg(process.pid, __import__("signal").SIGKILL)
     assert process.returncode == 130 and out.strip().endswith("interrupted")
     assert "Traceback" not in out
     assert _wait_gone(pids) == []
