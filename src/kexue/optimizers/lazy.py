@@ -42,6 +42,13 @@ class Lazy(WrapperMixin, keras.optimizers.Optimizer):
 
     Variables that are not lazy update exactly as the inner optimizer would update them.
 
+    How: a plain ``keras.optimizers.Adam`` (exactly that class, without AMSGrad or weight
+    decay) gets :class:`LazyAdam`'s row-wise update, fused into Adam's own step (the
+    instance becomes an Adam subclass that can mask rows; ``get_config`` still names
+    ``Adam``). Any other optimizer runs its ordinary step after the lazy variables and their
+    row-wise state are snapshotted, and absent rows are restored from the snapshots, which
+    costs about three extra passes over each lazy variable per step.
+
     Args:
         optimizer: The inner optimizer, an unbuilt ``keras.optimizers.Optimizer`` instance
             (without ``gradient_accumulation_steps``: a row present in an early micro-batch
@@ -92,6 +99,12 @@ class Lazy(WrapperMixin, keras.optimizers.Optimizer):
                 "Wrap the Lazy optimizer's batches differently or drop accumulation."
             )
         patterns = _check_patterns(variables, type(self).__name__)
+        if type(optimizer) is _BACKEND_ADAM:
+            # A plain Adam gets LazyAdam's row-wise update (no snapshots): the instance's
+            # class becomes the Adam subclass that can mask rows, which without masks is
+            # exactly Adam, so the caller's object, its config and its variables stay.
+            optimizer.__class__ = _RowMaskedAdam
+            optimizer.set_row_masks({}, mode)
         super().__init__(learning_rate=0.0, name=name)
         self.inner_optimizer = optimizer
         self.mode = mode
@@ -151,7 +164,9 @@ class Lazy(WrapperMixin, keras.optimizers.Optimizer):
 
     def _before_inner(self, grads: list[Any], positions: list[int]) -> Any:
         inner = self.inner_optimizer
-        fused = isinstance(inner, _RowMaskedAdam) and not inner.amsgrad
+        # Weight decay moves every row before Adam's step, so with it (and with AMSGrad)
+        # absent rows are restored from snapshots as for any other optimizer.
+        fused = isinstance(inner, _RowMaskedAdam) and not inner.amsgrad and not inner.weight_decay
         # Keras' gradient preprocessing that reads IndexedSlices as they come (clipping,
         # loss-scale division) would see duplicate slices unsummed: densify first then.
         keep_slices = fused and not any(
@@ -195,9 +210,12 @@ class Lazy(WrapperMixin, keras.optimizers.Optimizer):
                 variable.assign(ops.where(present, value(variable), old))
 
     def get_config(self) -> dict[str, Any]:
+        inner = self.inner_optimizer
+        if type(inner) is _RowMaskedAdam:  # a plain Adam given to Lazy: saved as Adam
+            inner = keras.optimizers.Adam.from_config(inner.get_config())
         return {
             "name": self.name,
-            "optimizer": keras.saving.serialize_keras_object(self.inner_optimizer),
+            "optimizer": keras.saving.serialize_keras_object(inner),
             "mode": self.mode,
             "variables": self.lazy_variables,
         }
@@ -223,7 +241,9 @@ class LazyAdam(Lazy):
     The lazy rule is part of Adam's own update (no snapshots): on TensorFlow only the rows
     of the ``IndexedSlices`` gradient are gathered, updated and scattered back; on PyTorch
     the present rows are found with ``nonzero`` and updated the same way (other variables
-    keep Keras' ``torch._foreach`` Adam); under JAX one masked element-wise update.
+    keep Keras' ``torch._foreach`` Adam); under JAX one masked element-wise update. With
+    ``weight_decay`` or ``amsgrad`` the generic snapshot-and-restore path of :class:`Lazy`
+    is used instead, so that decay does not move absent rows either.
 
     Args:
         learning_rate: Adam's learning rate (float or schedule).
