@@ -9,8 +9,8 @@ Lazy(Adam) in both modes (a plain Adam inside Lazy takes LazyAdam's fused row-wi
 SGD (momentum 0.9) against Lazy(SGD) "sparse" (Lazy's generic snapshot-and-restore path),
 timed in the same process, interleaved, median of the repeats; ratios are to the bare inner
 optimizer.
-Targets (issue 4): Lookahead / Adam <= 1.05, Lazy / Adam <= 1.15; Lookahead memory = one
-extra copy of the trainable weights.
+Targets (issue 4): Lookahead / Adam <= 1.05, Lazy / its inner optimizer <= 1.15; Lookahead
+memory = one extra copy of the trainable weights.
 
 Usage:
     .venv/bin/python benchmarks/optimizers.py [--repeats 5] [--steps 20] [--backends jax,...]
