@@ -202,6 +202,96 @@ def test_step_mode_moves_moments_of_absent_rows_but_not_the_rows():
     np.testing.assert_array_equal(to_numpy(embeddings)[absent_now], var_before[absent_now])
 
 
+MOMENTUM = 0.9
+
+
+def numpy_lazy_sgd(var, steps_data, momentum, nesterov, mode):
+    """Keras SGD's rule, float64, on present rows only ("sparse") or with only the
+    parameter step masked ("step"); a row is present when its summed gradient is non-zero."""
+    var = var.astype("float64")
+    m = np.zeros_like(var)
+    for _, _, g, _ in steps_data:
+        g = g.astype("float64")
+        present = np.any(g != 0, axis=-1, keepdims=True)
+        new_m = momentum * m - LR * g
+        step = (momentum * new_m - LR * g) if nesterov else new_m
+        m = np.where(present, new_m, m) if mode == "sparse" else new_m
+        var = var + np.where(present, step, 0.0)
+    return var, m
+
+
+class SubclassedSGD(keras.optimizers.SGD):
+    """Not exactly SGD, so Lazy takes its generic snapshot-and-restore path."""
+
+
+@pytest.mark.parametrize("route", ["fused", "generic"])
+@pytest.mark.parametrize("momentum,nesterov", [(MOMENTUM, False), (MOMENTUM, True), (0.0, False)])
+@pytest.mark.parametrize("mode", ["sparse", "step"])
+def test_lazy_sgd_matches_numpy_reference(mode, momentum, nesterov, route):
+    steps_data = list(batches(10, seed=6))
+    embeddings, kernel = make_variables(6)
+    start = to_numpy(embeddings)
+    cls = keras.optimizers.SGD if route == "fused" else SubclassedSGD
+    sgd = cls(LR, momentum=momentum, nesterov=nesterov)
+    optimizer = Lazy(sgd, mode=mode)
+    assert optimizer.inner_optimizer is sgd and isinstance(sgd, keras.optimizers.SGD)
+    plain = cls(LR, momentum=momentum, nesterov=nesterov)
+    kernel_plain = keras.Variable(to_numpy(kernel), name="kernel")
+    for _, _, g_embeddings, g_dense in steps_data:
+        step(
+            optimizer,
+            [ops.convert_to_tensor(g_embeddings), ops.convert_to_tensor(g_dense)],
+            [embeddings, kernel],
+        )
+        step(plain, [ops.convert_to_tensor(g_dense)], [kernel_plain])
+    want_var, want_m = numpy_lazy_sgd(start, steps_data, momentum, nesterov, mode)
+    np.testing.assert_allclose(to_numpy(embeddings), want_var, rtol=1e-5, atol=1e-6)
+    if momentum:
+        inner = optimizer.inner_optimizer
+        m = inner.momentums[inner._get_variable_index(embeddings)]
+        np.testing.assert_allclose(to_numpy(m), want_m, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(to_numpy(embeddings)[15:], start[15:])
+    np.testing.assert_array_equal(to_numpy(kernel), to_numpy(kernel_plain))
+
+
+@pytest.mark.parametrize("mode", ["sparse", "step"])
+def test_lazy_sgd_bit_equal_to_keras_sgd_where_it_should_be(mode):
+    """First step: present rows equal Keras' own SGD bit for bit and absent rows do not
+    move; in "step" mode the momentum equals Keras' on every row at every step."""
+    embeddings, kernel = make_variables(7)
+    start = to_numpy(embeddings)
+    twin = keras.Variable(start, name="embeddings")
+    optimizer = Lazy(keras.optimizers.SGD(LR, momentum=MOMENTUM, nesterov=True), mode=mode)
+    plain = keras.optimizers.SGD(LR, momentum=MOMENTUM, nesterov=True)
+    for t, (indices, _, g_embeddings, g_dense) in enumerate(batches(3, seed=7)):
+        step(
+            optimizer,
+            [ops.convert_to_tensor(g_embeddings), ops.convert_to_tensor(g_dense)],
+            [embeddings, kernel],
+        )
+        step(plain, [ops.convert_to_tensor(g_embeddings)], [twin])
+        if t == 0:
+            present = np.unique(indices)
+            absent = np.setdiff1d(np.arange(ROWS), present)
+            if BACKEND == "torch" and mode == "sparse":
+                # Keras' torch SGD is a `_foreach` kernel that adds −lr·g and momentum·m to
+                # θ one after the other; the row-wise rule adds their difference: 1 ulp.
+                np.testing.assert_array_max_ulp(
+                    to_numpy(embeddings)[present], to_numpy(twin)[present], maxulp=1
+                )
+            else:
+                np.testing.assert_array_equal(
+                    to_numpy(embeddings)[present], to_numpy(twin)[present]
+                )
+            np.testing.assert_array_equal(to_numpy(embeddings)[absent], start[absent])
+        if mode == "step":
+            inner = optimizer.inner_optimizer
+            np.testing.assert_array_equal(
+                to_numpy(inner.momentums[inner._get_variable_index(embeddings)]),
+                to_numpy(plain.momentums[0]),
+            )
+
+
 def test_lazy_wraps_other_optimizers_and_keeps_non_embeddings_exact():
     embeddings, kernel = make_variables(3)
     start = to_numpy(embeddings)
@@ -335,6 +425,11 @@ def test_config_round_trip():
     assert isinstance(clone.inner_optimizer, keras.optimizers.Adam)
     assert fused.get_config()["optimizer"]["class_name"] == "Adam"
     assert float(clone.inner_optimizer.beta_2) == 0.99
+    sgd = Lazy(keras.optimizers.SGD(1e-2, momentum=0.8, nesterov=True))
+    assert sgd.get_config()["optimizer"]["class_name"] == "SGD"
+    clone = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(sgd))
+    assert isinstance(clone.inner_optimizer, keras.optimizers.SGD)
+    assert float(clone.inner_optimizer.momentum) == 0.8 and clone.inner_optimizer.nesterov
     wrapped = Lazy(keras.optimizers.RMSprop(1e-3), mode="sparse")
     clone = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(wrapped))
     assert isinstance(clone.inner_optimizer, keras.optimizers.RMSprop)
@@ -364,13 +459,14 @@ def test_checkpoint_equivalence(tmp_path, make):
 
 
 @pytest.mark.skipif(BACKEND != "tensorflow", reason="IndexedSlices are TensorFlow's")
-def test_tf_indexed_slices_in_tf_function_match_tfa_reference():
+@pytest.mark.parametrize("mode", ["sparse", "step"])
+def test_tf_indexed_slices_in_tf_function_match_tfa_reference(mode):
     import tensorflow as tf
 
     steps_data = list(batches(10, seed=4))
     embeddings, kernel = make_variables(4)
     start = to_numpy(embeddings)
-    optimizer = LazyAdam(LR, mode="sparse")
+    optimizer = LazyAdam(LR, mode=mode)
     seen_types = []
 
     @tf.function
@@ -385,9 +481,39 @@ def test_tf_indexed_slices_in_tf_function_match_tfa_reference():
     for indices, per_occurrence, _, _ in steps_data:
         train_step(tf.constant(indices, tf.int32), tf.constant(per_occurrence))
     assert seen_types and set(seen_types) == {"IndexedSlices"}
-    want_var, want_m, _ = numpy_tfa_lazy_adam(start, steps_data)
+    reference = numpy_tfa_lazy_adam if mode == "sparse" else numpy_step_mask_adam
+    want_var, want_m, want_v = reference(start, steps_data)
     np.testing.assert_allclose(to_numpy(embeddings), want_var, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(to_numpy(slot(optimizer, embeddings, "m")), want_m, atol=1e-6)
+    np.testing.assert_allclose(to_numpy(slot(optimizer, embeddings, "v")), want_v, atol=1e-6)
+    np.testing.assert_array_equal(to_numpy(embeddings)[15:], start[15:])
+
+
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="IndexedSlices are TensorFlow's")
+@pytest.mark.parametrize("mode", ["sparse", "step"])
+def test_tf_indexed_slices_lazy_sgd_in_tf_function(mode):
+    import tensorflow as tf
+
+    steps_data = list(batches(8, seed=9))
+    embeddings, kernel = make_variables(9)
+    start = to_numpy(embeddings)
+    optimizer = Lazy(keras.optimizers.SGD(LR, momentum=MOMENTUM), mode=mode)
+
+    @tf.function
+    def train_step(indices, weights):
+        with tf.GradientTape() as tape:
+            rows = tf.gather(embeddings.value, indices)  # duplicates: gradients are summed
+            loss = tf.reduce_sum(rows * weights) + tf.reduce_sum(kernel.value) * 0.0
+        grads = tape.gradient(loss, [embeddings.value, kernel.value])
+        optimizer.apply(grads, [embeddings, kernel])
+
+    for indices, per_occurrence, _, _ in steps_data:
+        train_step(tf.constant(indices, tf.int32), tf.constant(per_occurrence))
+    want_var, want_m = numpy_lazy_sgd(start, steps_data, MOMENTUM, False, mode)
+    np.testing.assert_allclose(to_numpy(embeddings), want_var, rtol=1e-5, atol=1e-6)
+    inner = optimizer.inner_optimizer
+    m = inner.momentums[inner._get_variable_index(embeddings)]
+    np.testing.assert_allclose(to_numpy(m), want_m, rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(to_numpy(embeddings)[15:], start[15:])
 
 

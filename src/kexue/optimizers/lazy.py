@@ -43,11 +43,13 @@ class Lazy(WrapperMixin, keras.optimizers.Optimizer):
     Variables that are not lazy update exactly as the inner optimizer would update them.
 
     How: a plain ``keras.optimizers.Adam`` (exactly that class, without AMSGrad or weight
-    decay) gets :class:`LazyAdam`'s row-wise update, fused into Adam's own step (the
-    instance becomes an Adam subclass that can mask rows; ``get_config`` still names
-    ``Adam``). Any other optimizer runs its ordinary step after the lazy variables and their
-    row-wise state are snapshotted, and absent rows are restored from the snapshots, which
-    costs about three extra passes over each lazy variable per step.
+    decay) gets :class:`LazyAdam`'s row-wise update, fused into Adam's own step, and a
+    plain ``keras.optimizers.SGD`` (with or without momentum or Nesterov, without weight
+    decay) a row-wise SGD step the same way (the instance becomes a subclass that can mask
+    rows; ``get_config`` still names ``Adam`` / ``SGD``). Any other optimizer runs its
+    ordinary step after the lazy variables and their row-wise state are snapshotted, and
+    absent rows are restored from the snapshots, which costs about three extra passes over
+    each lazy variable and state per step (see docs/optimizers.md for the measured cost).
 
     Args:
         optimizer: The inner optimizer, an unbuilt ``keras.optimizers.Optimizer`` instance
@@ -99,11 +101,12 @@ class Lazy(WrapperMixin, keras.optimizers.Optimizer):
                 "Wrap the Lazy optimizer's batches differently or drop accumulation."
             )
         patterns = _check_patterns(variables, type(self).__name__)
-        if type(optimizer) is _BACKEND_ADAM:
-            # A plain Adam gets LazyAdam's row-wise update (no snapshots): the instance's
-            # class becomes the Adam subclass that can mask rows, which without masks is
-            # exactly Adam, so the caller's object, its config and its variables stay.
-            optimizer.__class__ = _RowMaskedAdam
+        if type(optimizer) in _FUSED:
+            # A plain Adam or SGD gets a fused row-wise update (no snapshots): the
+            # instance's class becomes the subclass that can mask rows, which without masks
+            # is exactly the same optimizer, so the caller's object, its config and its
+            # variables stay.
+            optimizer.__class__ = _FUSED[type(optimizer)]
             optimizer.set_row_masks({}, mode)
         super().__init__(learning_rate=0.0, name=name)
         self.inner_optimizer = optimizer
@@ -164,9 +167,9 @@ class Lazy(WrapperMixin, keras.optimizers.Optimizer):
 
     def _before_inner(self, grads: list[Any], positions: list[int]) -> Any:
         inner = self.inner_optimizer
-        # Weight decay moves every row before Adam's step, so with it (and with AMSGrad)
+        # Weight decay moves every row before the step, so with it (and with AMSGrad)
         # absent rows are restored from snapshots as for any other optimizer.
-        fused = isinstance(inner, _RowMaskedAdam) and not inner.amsgrad and not inner.weight_decay
+        fused = isinstance(inner, _RowMasked) and inner.fusable()
         # Keras' gradient preprocessing that reads IndexedSlices as they come (clipping,
         # loss-scale division) would see duplicate slices unsummed: densify first then.
         keep_slices = fused and not any(
@@ -203,7 +206,7 @@ class Lazy(WrapperMixin, keras.optimizers.Optimizer):
         return saved
 
     def _after_inner(self, saved: Any) -> None:
-        if isinstance(self.inner_optimizer, _RowMaskedAdam):
+        if isinstance(self.inner_optimizer, _RowMasked):
             self.inner_optimizer.set_row_masks({}, self.mode)
         for present, held, old_values in saved:
             for variable, old in zip(held, old_values, strict=True):
@@ -211,8 +214,8 @@ class Lazy(WrapperMixin, keras.optimizers.Optimizer):
 
     def get_config(self) -> dict[str, Any]:
         inner = self.inner_optimizer
-        if type(inner) is _RowMaskedAdam:  # a plain Adam given to Lazy: saved as Adam
-            inner = keras.optimizers.Adam.from_config(inner.get_config())
+        if type(inner) in _FUSED.values():  # a plain Adam / SGD given to Lazy: saved as such
+            inner = inner._plain_class.from_config(inner.get_config())
         return {
             "name": self.name,
             "optimizer": keras.saving.serialize_keras_object(inner),
@@ -301,37 +304,48 @@ class LazyAdam(Lazy):
         return cls(**config)
 
 
-# The class `keras.optimizers.Adam(...)` instantiates: on PyTorch Keras' `torch._foreach`
-# Adam (a subclass), elsewhere Adam itself. Subclassing it keeps every non-lazy variable on
-# exactly the inner Adam's code path.
-_BACKEND_ADAM: type = (
-    type(keras.optimizers.Adam.__new__(keras.optimizers.Adam))
-    if keras.backend.backend() == "torch"
-    else keras.optimizers.Adam
-)
+def _backend_class(cls: type) -> type:
+    """The class ``cls(...)`` instantiates: on PyTorch Keras' ``torch._foreach`` subclass."""
+    return type(cls.__new__(cls)) if keras.backend.backend() == "torch" else cls
 
 
-class _RowMaskedAdam(_BACKEND_ADAM):
-    """Adam whose update of a variable can be restricted to the rows present in the batch.
+# Subclassing the backend's own class keeps every non-lazy variable on exactly the inner
+# optimizer's code path.
+_BACKEND_ADAM: type = _backend_class(keras.optimizers.Adam)
+_BACKEND_SGD: type = _backend_class(keras.optimizers.SGD)
 
-    ``LazyAdam`` sets the masks just before each step, so the lazy rule is part of Adam's
-    own update instead of snapshotting the variable and its moments and restoring absent
-    rows afterwards (what ``Lazy`` does for any other optimizer). How, by backend:
+
+class _RowMasked:
+    """Mixin: an optimizer whose update of a variable can be restricted to present rows.
+
+    ``Lazy`` sets the masks just before each step, so the lazy rule is part of the
+    optimizer's own update instead of snapshotting the variable and its state and restoring
+    absent rows afterwards (what ``Lazy`` does for any other optimizer). How, by backend:
 
     - a ``tf.IndexedSlices`` gradient (TensorFlow; duplicates already summed by
       ``_summed_slices``): only the present rows are gathered, updated and scattered back
-      ("step" mode: the moments decay densely, as with a zero gradient, first);
-    - a dense gradient on PyTorch (eager): the present rows are found with ``nonzero`` and
-      updated the same way, gather and scatter;
+      ("step" mode: the state decays densely, as with a zero gradient, first);
+    - a dense gradient on PyTorch (eager): "sparse" mode finds the present rows with
+      ``nonzero`` and updates them the same way, gather and scatter; "step" mode runs
+      Keras' in-place ``_foreach`` step on every row and puts the absent rows of the
+      parameter back from a copy;
     - a dense gradient under JAX / XLA (static shapes): one masked element-wise update.
 
-    Without masks it is exactly ``keras.optimizers.Adam`` (on PyTorch the ``_foreach`` one).
+    Without masks it is exactly the optimizer it extends (on PyTorch the ``_foreach`` one).
+    A subclass defines ``fusable()`` and ``_masked_update(gradient, variable, lr, present)``.
     """
+
+    _default_name = "row_masked"
+    _plain_class: type = keras.optimizers.Optimizer  # what get_config() names
 
     def __init__(self, *args: Any, name: str | None = None, **kwargs: Any) -> None:
         # The automatic name would start with "_", which TensorFlow refuses as a scope.
-        super().__init__(*args, name=name or "row_masked_adam", **kwargs)
+        super().__init__(*args, name=name or self._default_name, **kwargs)
         self.set_row_masks({}, "sparse")
+
+    def fusable(self) -> bool:
+        """Whether the fused row-wise rule covers this configuration."""
+        raise NotImplementedError
 
     def set_row_masks(self, masks: dict[int, Any], mode: str) -> None:
         """Masks (rows, 1, ...) by variable index for the next step; None: IndexedSlices."""
@@ -342,7 +356,25 @@ class _RowMaskedAdam(_BACKEND_ADAM):
     def _backend_update_step(self, grads: Any, trainable_variables: Any, learning_rate: Any):
         if not self._row_masks or keras.backend.backend() != "torch":
             return super()._backend_update_step(grads, trainable_variables, learning_rate)
-        # PyTorch: the foreach Adam for the other variables, our update for the lazy ones.
+        if self._row_mask_mode == "step":
+            # "step" mode on PyTorch: the state updates on every row exactly as the inner
+            # optimizer's, so Keras' in-place foreach update runs on every variable and the
+            # absent rows of the lazy ones are put back from a copy taken before it (one
+            # copy and one select per lazy table, against a dense state update in
+            # allocating keras.ops).
+            held = []
+            for variable in trainable_variables:
+                index = self._get_variable_index(variable)
+                if index in self._row_masks:
+                    present = self._row_masks[index]
+                    held.append((variable, present, snapshot(variable)))
+            super()._backend_update_step(grads, trainable_variables, learning_rate)
+            for variable, present, old in held:
+                if present is None:  # IndexedSlices are TensorFlow's; not expected here
+                    raise RuntimeError("row masks missing for a lazy PyTorch variable")
+                variable.assign(ops.where(present, value(variable), old))
+            return None
+        # PyTorch: the foreach update for the other variables, the masked one for the lazy.
         pairs = list(zip(grads, trainable_variables, strict=True))
         lazy = [(g, v) for g, v in pairs if self._get_variable_index(v) in self._row_masks]
         rest = [(g, v) for g, v in pairs if self._get_variable_index(v) not in self._row_masks]
@@ -358,6 +390,38 @@ class _RowMaskedAdam(_BACKEND_ADAM):
             super().update_step(gradient, variable, learning_rate)
             return
         present = self._row_masks[index]
+        if not is_indexed_slices(gradient):
+            gradient = ops.cast(gradient, variable.dtype)
+            if present is None:  # IndexedSlices expected, densified on the way (robustness)
+                present = _present_rows(gradient, variable)
+        self._masked_update(gradient, variable, learning_rate, present)
+
+    def _masked_update(self, gradient: Any, variable: Any, learning_rate: Any, present: Any):
+        raise NotImplementedError
+
+    def _assign_rows(self, variable: Any, rows: Any, new_rows: Any, slices: Any) -> None:
+        if slices is not None:
+            # TensorFlow: an IndexedSlices value makes Keras call `variable.scatter_update`.
+            self.assign(variable, type(slices)(new_rows, rows, slices.dense_shape))
+        else:
+            self.assign(
+                variable, ops.scatter_update(value(variable), ops.expand_dims(rows, -1), new_rows)
+            )
+
+
+class _RowMaskedAdam(_RowMasked, _BACKEND_ADAM):
+    """Adam whose update of a variable can be restricted to the rows present in the batch."""
+
+    _default_name = "row_masked_adam"
+    _plain_class = keras.optimizers.Adam
+
+    def fusable(self) -> bool:
+        # Weight decay moves every row before Adam's step, AMSGrad keeps a running max:
+        # both are left to the snapshot path.
+        return not self.amsgrad and not self.weight_decay
+
+    def _masked_update(self, gradient: Any, variable: Any, learning_rate: Any, present: Any):
+        index = self._get_variable_index(variable)
         lr = ops.cast(learning_rate, variable.dtype)
         local_step = ops.cast(self.iterations + 1, variable.dtype)
         beta_1_power = ops.power(ops.cast(self.beta_1, variable.dtype), local_step)
@@ -368,17 +432,9 @@ class _RowMaskedAdam(_BACKEND_ADAM):
         if is_indexed_slices(gradient):
             self._update_rows(gradient.indices, gradient.values, m, v, variable, alpha, gradient)
             return
-        gradient = ops.cast(gradient, variable.dtype)
-        if present is None:  # IndexedSlices expected, densified on the way (robustness)
-            present = _present_rows(gradient, variable)
-        if keras.backend.backend() == "torch":
+        if keras.backend.backend() == "torch":  # "sparse" ("step" runs the foreach step)
             rows = ops.nonzero(ops.reshape(present, (-1,)))[0]
-            if self._row_mask_mode == "step":
-                # The moments update densely; only the parameter rows are gathered.
-                self._adam_moments(gradient, m, v, dense=True)
-                self._update_rows(rows, None, m, v, variable, alpha, None, moments_done=True)
-            else:
-                self._update_rows(rows, ops.take(gradient, rows, axis=0), m, v, variable, alpha)
+            self._update_rows(rows, ops.take(gradient, rows, axis=0), m, v, variable, alpha)
             return
         # The same arithmetic as keras' Adam, so present rows are bit-equal to it.
         new_m = ops.add(value(m), ops.multiply(ops.subtract(gradient, m), 1 - self.beta_1))
@@ -419,34 +475,91 @@ class _RowMaskedAdam(_BACKEND_ADAM):
         variable: Any,
         alpha: Any,
         slices: Any = None,
-        moments_done: bool = False,
     ) -> None:
         """Adam on the given rows only (each row once, or repeated with equal values)."""
         rows = ops.cast(rows, "int32")
+        grad_rows = ops.cast(grad_rows, variable.dtype)
         old = [ops.take(value(x), rows, axis=0) for x in (m, v, variable)]
-        if moments_done:
-            new_m, new_v = old[0], old[1]
-        else:
-            grad_rows = ops.cast(grad_rows, variable.dtype)
-            if self._row_mask_mode == "step":
-                # Every row's moments move (zero gradient on absent rows), then the
-                # present rows get their gradient.
-                zeros = ops.zeros((), dtype=variable.dtype)
-                self._adam_moments(zeros, m, v, dense=True)
-            new_m, new_v = self._adam_moments(grad_rows, old[0], old[1], dense=False)
-            self._assign_rows(m, rows, new_m, slices)
-            self._assign_rows(v, rows, new_v, slices)
+        if self._row_mask_mode == "step":
+            # Every row's moments move (zero gradient on absent rows); the present rows'
+            # moments are then overwritten from their old values and gradients.
+            zeros = ops.zeros((), dtype=variable.dtype)
+            self._adam_moments(zeros, m, v, dense=True)
+        new_m, new_v = self._adam_moments(grad_rows, old[0], old[1], dense=False)
+        self._assign_rows(m, rows, new_m, slices)
+        self._assign_rows(v, rows, new_v, slices)
         step = ops.divide(ops.multiply(new_m, alpha), ops.add(ops.sqrt(new_v), self.epsilon))
         self._assign_rows(variable, rows, ops.subtract(old[2], step), slices)
 
-    def _assign_rows(self, variable: Any, rows: Any, new_rows: Any, slices: Any) -> None:
+
+class _RowMaskedSGD(_RowMasked, _BACKEND_SGD):
+    """SGD (plain, momentum, Nesterov) whose update can be restricted to present rows.
+
+    Keras' arithmetic: ``m ← momentum·m − lr·g``; ``θ ← θ + m`` (Nesterov:
+    ``θ ← θ + momentum·m − lr·g`` with the new m). Without momentum an absent row (zero
+    gradient) does not move anyway, so only the momentum case has work to do.
+    """
+
+    _default_name = "row_masked_sgd"
+    _plain_class = keras.optimizers.SGD
+
+    def fusable(self) -> bool:
+        return not self.weight_decay
+
+    def _masked_update(self, gradient: Any, variable: Any, learning_rate: Any, present: Any):
+        lr = ops.cast(learning_rate, variable.dtype)
+        momentum = ops.cast(self.momentum, variable.dtype)
+        m = self.momentums[self._get_variable_index(variable)] if self.momentum != 0 else None
+        slices = gradient if is_indexed_slices(gradient) else None
         if slices is not None:
-            # TensorFlow: an IndexedSlices value makes Keras call `variable.scatter_update`.
-            self.assign(variable, type(slices)(new_rows, rows, slices.dense_shape))
+            rows, grad_rows = slices.indices, slices.values
+        elif keras.backend.backend() == "torch":
+            rows = ops.nonzero(ops.reshape(present, (-1,)))[0]
+            grad_rows = ops.take(gradient, rows, axis=0)
         else:
-            self.assign(
-                variable, ops.scatter_update(value(variable), ops.expand_dims(rows, -1), new_rows)
-            )
+            rows = grad_rows = None
+        if rows is None:  # dense, static shapes (JAX, XLA): masked element-wise update
+            if m is None:
+                new_var = ops.subtract(value(variable), ops.multiply(gradient, lr))
+            else:
+                new_m, new_var = self._sgd(gradient, value(m), value(variable), lr, momentum)
+                if self._row_mask_mode == "sparse":
+                    new_m = ops.where(present, new_m, value(m))
+                self.assign(m, new_m)
+            self.assign(variable, ops.where(present, new_var, value(variable)))
+            return
+        rows = ops.cast(rows, "int32")
+        grad_rows = ops.cast(grad_rows, variable.dtype)
+        old_var = ops.take(value(variable), rows, axis=0)
+        if m is None:
+            new_var = ops.subtract(old_var, ops.multiply(grad_rows, lr))
+        else:
+            if self._row_mask_mode == "step":
+                # Every row's momentum moves (zero gradient on absent rows: momentum·m),
+                # then the present rows take their gradient.
+                self.assign(m, ops.multiply(value(m), momentum))
+                old_m = ops.take(value(m), rows, axis=0)
+                new_m = ops.subtract(old_m, ops.multiply(grad_rows, lr))
+                new_var = self._sgd(grad_rows, None, old_var, lr, momentum, new_m=new_m)[1]
+            else:
+                old_m = ops.take(value(m), rows, axis=0)
+                new_m, new_var = self._sgd(grad_rows, old_m, old_var, lr, momentum)
+            self._assign_rows(m, rows, new_m, slices)
+        self._assign_rows(variable, rows, new_var, slices)
+
+    def _sgd(self, gradient: Any, m: Any, var: Any, lr: Any, momentum: Any, new_m: Any = None):
+        """Keras SGD's arithmetic on tensors: the new momentum and the new parameter."""
+        if new_m is None:
+            new_m = ops.subtract(ops.multiply(m, momentum), ops.multiply(gradient, lr))
+        if self.nesterov:
+            step = ops.subtract(ops.multiply(new_m, momentum), ops.multiply(gradient, lr))
+        else:
+            step = new_m
+        return new_m, ops.add(var, step)
+
+
+# Plain optimizers (exactly these classes) that ``Lazy`` moves to their row-masked subclass.
+_FUSED: dict[type, type] = {_BACKEND_ADAM: _RowMaskedAdam, _BACKEND_SGD: _RowMaskedSGD}
 
 
 def _summed_slices(gradient: Any) -> Any:
