@@ -5,12 +5,14 @@ of best validation accuracy on IMDB (Embedding + LSTM). This script checks the s
 claim on the embedded Chinese `inews` corpus (3 classes, train/dev as shipped): a char-level
 model (title + start of content, 200 chars, 5k-char vocabulary, Embedding 64 -> Conv1D 128
 -> global max pool -> Dense 3), JAX backend, several seeds per optimizer, dev accuracy after
-every epoch.
+every epoch. ``--level word`` feeds the same model the first 120 jieba words with a
+40k-word vocabulary (most rows rare, as in the article's word-level IMDB model).
 
 Usage:
     .venv/bin/python benchmarks/optimizers_inews.py            # 5 seeds x 8 epochs
+    .venv/bin/python benchmarks/optimizers_inews.py --level word  # jieba words, 40k vocab
     .venv/bin/python benchmarks/optimizers_inews.py --quick    # 2 seeds x 3 epochs, 1/4 data
-Writes benchmarks/results/optimizers_inews.md and optimizers_inews.png.
+Writes benchmarks/results/optimizers_inews[_word].md and .png.
 """
 
 from __future__ import annotations
@@ -28,28 +30,45 @@ import numpy as np  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
 OPTIMIZERS = ["Adam", "Lookahead(Adam)", "LazyAdam sparse", "LazyAdam step"]
-MAX_CHARS, VOCAB = 200, 5000
+MAX_CHARS = 200
+# Per level: (tokens per article, vocabulary size incl. padding 0 and out-of-vocabulary 1).
+# Words: every training word up to the cap, so most rows are rare (the regime lazy
+# optimizers are for: the article's IMDB model had a word vocabulary).
+LEVELS = {"char": (200, 5000), "word": (120, 40_000)}
 
 
-def encode(split, vocabulary: dict[str, int]) -> np.ndarray:
-    out = np.zeros((len(split.labels), MAX_CHARS), "int32")
-    for row, (title, content) in enumerate(zip(split.titles, split.contents, strict=True)):
-        text = (title + "\n" + content)[:MAX_CHARS]
-        out[row, : len(text)] = [vocabulary.get(ch, 1) for ch in text]
+def tokens(title: str, content: str, level: str) -> list[str]:
+    text = (title + "\n" + content)[:MAX_CHARS] if level == "char" else title + "\n" + content
+    if level == "char":
+        return list(text)
+    from kexue.text import Tokenizer
+
+    cut = Tokenizer("jieba").function
+    return [w for w in cut(text[: 4 * MAX_CHARS]) if w.strip()][: LEVELS["word"][0]]
+
+
+def encode(texts: list[list[str]], vocabulary: dict[str, int], length: int) -> np.ndarray:
+    out = np.zeros((len(texts), length), "int32")
+    for row, text in enumerate(texts):
+        out[row, : len(text)] = [vocabulary.get(t, 1) for t in text]
     return out
 
 
-def load(fraction: float):
+def load(fraction: float, level: str):
     from kexue.corpora import load_inews
 
+    length, size = LEVELS[level]
     train, dev = load_inews("train"), load_inews("dev")
-    counts = Counter()
-    for title, content in zip(train.titles, train.contents, strict=True):
-        counts.update((title + "\n" + content)[:MAX_CHARS])
+    texts = {
+        name: [tokens(t, c, level) for t, c in zip(split.titles, split.contents, strict=True)]
+        for name, split in (("train", train), ("dev", dev))
+    }
+    counts = Counter(t for text in texts["train"] for t in text)
     # 0 = padding, 1 = out of vocabulary.
-    vocabulary = {ch: i + 2 for i, (ch, _) in enumerate(counts.most_common(VOCAB - 2))}
-    x_train, y_train = encode(train, vocabulary), np.asarray(train.labels, "int32")
-    x_dev, y_dev = encode(dev, vocabulary), np.asarray(dev.labels, "int32")
+    vocabulary = {t: i + 2 for i, (t, _) in enumerate(counts.most_common(size - 2))}
+    x_train = encode(texts["train"], vocabulary, length)
+    x_dev = encode(texts["dev"], vocabulary, length)
+    y_train, y_dev = np.asarray(train.labels, "int32"), np.asarray(dev.labels, "int32")
     if fraction < 1.0:
         keep = int(len(y_train) * fraction)
         x_train, y_train = x_train[:keep], y_train[:keep]
@@ -68,15 +87,16 @@ def make_optimizer(name: str):
     return LazyAdam(1e-3, mode=name.split()[-1])
 
 
-def run(name: str, seed: int, data, epochs: int) -> list[float]:
+def run(name: str, seed: int, data, epochs: int, level: str) -> list[float]:
     import keras
 
     x_train, y_train, x_dev, y_dev = data
+    length, size = LEVELS[level]
     keras.utils.set_random_seed(seed)
     model = keras.Sequential(
         [
-            keras.Input((MAX_CHARS,), dtype="int32"),
-            keras.layers.Embedding(VOCAB, 64),
+            keras.Input((length,), dtype="int32"),
+            keras.layers.Embedding(size, 64),
             keras.layers.Conv1D(128, 3, activation="relu"),
             keras.layers.GlobalMaxPooling1D(),
             keras.layers.Dropout(0.3),
@@ -104,37 +124,52 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="2 seeds, 3 epochs, 1/4 of train")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument(
+        "--level",
+        choices=sorted(LEVELS),
+        default="char",
+        help="char: 200 chars, 5k-char vocabulary; word: 120 jieba words, 40k-word vocabulary",
+    )
     args = parser.parse_args()
+    level = args.level
+    length, size = LEVELS[level]
+    stem = "optimizers_inews" + ("" if level == "char" else f"_{level}")
     seeds, epochs, fraction = (2, 3, 0.25) if args.quick else (args.seeds, args.epochs, 1.0)
 
     import keras
 
-    data = load(fraction)
+    data = load(fraction, level)
     majority = np.bincount(data[3]).max() / len(data[3])
     curves: dict[str, np.ndarray] = {}
     started = time.perf_counter()
     for name in OPTIMIZERS:
         runs = []
         for seed in range(seeds):
-            runs.append(run(name, seed, data, epochs))
+            runs.append(run(name, seed, data, epochs, level))
             print(f"{name} seed {seed}: dev acc {' '.join(f'{a:.3f}' for a in runs[-1])}")
         curves[name] = np.asarray(runs)
     elapsed = time.perf_counter() - started
 
     command = "`.venv/bin/python benchmarks/optimizers_inews.py" + (
-        " --quick`" if args.quick else f" --seeds {seeds} --epochs {epochs}`"
-    )
+        " --quick" if args.quick else f" --seeds {seeds} --epochs {epochs}"
+    ) + ("" if level == "char" else f" --level {level}") + "`"
+    seen = int((np.unique(data[0]) >= 2).sum())
     lines = [
-        "# iNews sentiment: Adam vs Lookahead vs LazyAdam",
+        f"# iNews sentiment ({level} level): Adam vs Lookahead vs LazyAdam",
         "",
         f"Command: {command} ({elapsed / 60:.1f} min)",
         "",
         f"Machine: {os.cpu_count()} cores; Python {platform.python_version()}; "
         f"keras {keras.__version__}, backend {keras.backend.backend()}.",
         f"Data: iNews train {len(data[1])} / dev {len(data[3])} articles, 3 classes "
-        f"(dev majority class {majority:.3f}); title + content, first {MAX_CHARS} chars, "
-        f"{VOCAB}-char vocabulary.",
-        "Model: Embedding(5000, 64) -> Conv1D(128, 3, relu) -> GlobalMaxPool -> Dropout 0.3 "
+        f"(dev majority class {majority:.3f}); title + content, "
+        + (
+            f"first {length} chars, {size}-char vocabulary"
+            if level == "char"
+            else f"first {length} jieba words, {size}-word vocabulary"
+        )
+        + f" ({seen} of its rows occur in the training set).",
+        f"Model: Embedding({size}, 64) -> Conv1D(128, 3, relu) -> GlobalMaxPool -> Dropout 0.3 "
         f"-> Dense(3); Adam lr 1e-3, batch 32, {epochs} epochs, seeds 0..{seeds - 1}.",
         "",
         "| optimizer | best dev acc (mean ± std) | epoch of best (mean ± std) | "
@@ -166,16 +201,16 @@ def main() -> None:
             else "The +1.2-point gain does NOT show up on this task."
         ),
         "",
-        "![dev accuracy curves](optimizers_inews.png)",
+        f"![dev accuracy curves]({stem}.png)",
     ]
     text = "\n".join(lines) + "\n"
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "optimizers_inews.md").write_text(text)
-    plot(curves, RESULTS / "optimizers_inews.png")
+    (RESULTS / f"{stem}.md").write_text(text)
+    plot(curves, RESULTS / f"{stem}.png", level)
     print(text)
 
 
-def plot(curves: dict[str, np.ndarray], path: Path) -> None:
+def plot(curves: dict[str, np.ndarray], path: Path, level: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -189,7 +224,8 @@ def plot(curves: dict[str, np.ndarray], path: Path) -> None:
         axis.fill_between(epochs, 100 * (mean - std), 100 * (mean + std), alpha=0.15)
     axis.set_xlabel("epoch")
     axis.set_ylabel("dev accuracy (%)")
-    axis.set_title(f"iNews dev accuracy, mean ± std over {len(next(iter(curves.values())))} seeds")
+    seeds = len(next(iter(curves.values())))
+    axis.set_title(f"iNews dev accuracy ({level} level), mean ± std over {seeds} seeds")
     axis.grid(alpha=0.3)
     axis.legend()
     figure.tight_layout()

@@ -537,3 +537,20 @@ def test_torch_autograd_custom_loop():
     after = to_numpy(model.get_layer("tokens").embeddings)
     np.testing.assert_array_equal(after[30:], start[30:])
     assert (after[:30] != start[:30]).any()
+
+
+def test_present_rows_rule():
+    """A row is present when any entry is non-zero: negative-only and NaN rows count,
+    rows of zeros and of negative zeros do not (the PyTorch path uses max and min)."""
+    from kexue.optimizers.lazy import _present_rows
+
+    grad = np.zeros((6, 3), "float32")
+    grad[1] = [0.0, -2.0, 0.0]  # negative only
+    grad[2] = [0.0, 0.0, 3.0]
+    grad[3] = [-0.0, -0.0, -0.0]
+    grad[4] = [np.nan, 0.0, 0.0]
+    grad[5] = [1e-30, -1e-30, 0.0]
+    variable = keras.Variable(np.zeros((6, 3), "float32"), name="embeddings")
+    present = to_numpy(_present_rows(ops.convert_to_tensor(grad), variable))
+    assert present.shape == (6, 1)
+    np.testing.assert_array_equal(present[:, 0], [False, True, True, False, True, True])

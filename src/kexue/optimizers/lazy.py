@@ -210,7 +210,7 @@ class Lazy(WrapperMixin, keras.optimizers.Optimizer):
             self.inner_optimizer.set_row_masks({}, self.mode)
         for present, held, old_values in saved:
             for variable, old in zip(held, old_values, strict=True):
-                variable.assign(ops.where(present, value(variable), old))
+                variable.assign(_keep_present_rows(present, value(variable), old))
 
     def get_config(self) -> dict[str, Any]:
         inner = self.inner_optimizer
@@ -241,10 +241,12 @@ class LazyAdam(Lazy):
     ``θ ← θ − lr·sqrt(1−β2^t)/(1−β1^t) · m/(sqrt(v)+ε)`` with the global step t and
     ε = 1e-7; absent rows keep θ, m and v. With ``mode="step"`` m and v update on every row
     and only θ's step is masked (Su Jianlin's variant). Other variables follow plain Adam.
-    The lazy rule is part of Adam's own update (no snapshots): on TensorFlow only the rows
-    of the ``IndexedSlices`` gradient are gathered, updated and scattered back; on PyTorch
-    the present rows are found with ``nonzero`` and updated the same way (other variables
-    keep Keras' ``torch._foreach`` Adam); under JAX one masked element-wise update. With
+    The lazy rule is part of Adam's own update: on TensorFlow only the rows of the
+    ``IndexedSlices`` gradient are gathered, updated and scattered back; on PyTorch
+    "sparse" mode finds the present rows with ``nonzero`` and updates them the same way
+    (other variables keep Keras' ``torch._foreach`` Adam), and "step" mode runs the
+    ``_foreach`` Adam on every row and puts absent rows of the table back from a copy;
+    under JAX one masked element-wise update. With
     ``weight_decay`` or ``amsgrad`` the generic snapshot-and-restore path of :class:`Lazy`
     is used instead, so that decay does not move absent rows either.
 
@@ -372,7 +374,7 @@ class _RowMasked:
             for variable, present, old in held:
                 if present is None:  # IndexedSlices are TensorFlow's; not expected here
                     raise RuntimeError("row masks missing for a lazy PyTorch variable")
-                variable.assign(ops.where(present, value(variable), old))
+                variable.assign(_keep_present_rows(present, value(variable), old))
             return None
         # PyTorch: the foreach update for the other variables, the masked one for the lazy.
         pairs = list(zip(grads, trainable_variables, strict=True))
@@ -581,6 +583,19 @@ def _summed_slices(gradient: Any) -> Any:
     return type(gradient)(ops.take(sums, segments, axis=0), rows, gradient.dense_shape)
 
 
+def _keep_present_rows(present: Any, new: Any, old: Any) -> Any:
+    """``where(present, new, old)`` for a row mask (rows, 1, ...).
+
+    On PyTorch (eager, dynamic shapes) the present rows of ``new`` are scattered into
+    ``old`` instead, which reads and writes about half as much as a broadcast ``where``
+    over the whole table (measured 3.5 vs 6 ms for 50k x 128 float32).
+    """
+    if keras.backend.backend() != "torch":
+        return ops.where(present, new, old)
+    rows = ops.nonzero(ops.reshape(present, (-1,)))[0]
+    return ops.scatter_update(old, ops.expand_dims(rows, -1), ops.take(new, rows, axis=0))
+
+
 def _present_rows(gradient: Any, variable: Any) -> Any:
     """Boolean mask broadcastable to ``variable``: True on rows the batch touched."""
     rows = variable.shape[0]
@@ -594,8 +609,17 @@ def _present_rows(gradient: Any, variable: Any) -> Any:
     else:
         # any() of the floats themselves: True where a row holds a non-zero (NaN
         # included), as any(g != 0), without a boolean temporary of the gradient's size.
-        if len(variable.shape) > 1:
-            present = ops.any(gradient, axis=tuple(range(1, len(variable.shape))))
+        axes = tuple(range(1, len(variable.shape)))
+        if len(variable.shape) > 1 and keras.backend.backend() == "torch":
+            # PyTorch's any() over floats is about twice as slow as a max and a min (which
+            # propagate NaN): a row is present when either is non-zero.
+            zero = ops.zeros((), dtype=gradient.dtype)
+            present = ops.logical_or(
+                ops.not_equal(ops.max(gradient, axis=axes), zero),
+                ops.not_equal(ops.min(gradient, axis=axes), zero),
+            )
+        elif len(variable.shape) > 1:
+            present = ops.any(gradient, axis=axes)
         else:
             present = ops.not_equal(gradient, ops.zeros((), dtype=gradient.dtype))
     return ops.reshape(present, (rows, *trailing))
