@@ -462,15 +462,10 @@ def test_checkpoint_equivalence(tmp_path, make):
         np.testing.assert_allclose(to_numpy(a), to_numpy(b), atol=1e-6)
 
 
-@pytest.mark.skipif(BACKEND != "tensorflow", reason="IndexedSlices are TensorFlow's")
-@pytest.mark.parametrize("mode", ["sparse", "step"])
-def test_tf_indexed_slices_in_tf_function_match_tfa_reference(mode):
+def train_on_tf_slices(optimizer, embeddings, kernel, steps_data) -> None:
+    """TensorFlow: a `tf.function` step whose embedding gradient is `tf.IndexedSlices`."""
     import tensorflow as tf
 
-    steps_data = list(batches(10, seed=4))
-    embeddings, kernel = make_variables(4)
-    start = to_numpy(embeddings)
-    optimizer = LazyAdam(LR, mode=mode)
     seen_types = []
 
     @tf.function
@@ -485,6 +480,16 @@ def test_tf_indexed_slices_in_tf_function_match_tfa_reference(mode):
     for indices, per_occurrence, _, _ in steps_data:
         train_step(tf.constant(indices, tf.int32), tf.constant(per_occurrence))
     assert seen_types and set(seen_types) == {"IndexedSlices"}
+
+
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="IndexedSlices are TensorFlow's")
+@pytest.mark.parametrize("mode", ["sparse", "step"])
+def test_tf_indexed_slices_in_tf_function_match_tfa_reference(mode):
+    steps_data = list(batches(10, seed=4))
+    embeddings, kernel = make_variables(4)
+    start = to_numpy(embeddings)
+    optimizer = LazyAdam(LR, mode=mode)
+    train_on_tf_slices(optimizer, embeddings, kernel, steps_data)
     reference = numpy_tfa_lazy_adam if mode == "sparse" else numpy_step_mask_adam
     want_var, want_m, want_v = reference(start, steps_data)
     np.testing.assert_allclose(to_numpy(embeddings), want_var, rtol=1e-5, atol=1e-6)
@@ -496,23 +501,11 @@ def test_tf_indexed_slices_in_tf_function_match_tfa_reference(mode):
 @pytest.mark.skipif(BACKEND != "tensorflow", reason="IndexedSlices are TensorFlow's")
 @pytest.mark.parametrize("mode", ["sparse", "step"])
 def test_tf_indexed_slices_lazy_sgd_in_tf_function(mode):
-    import tensorflow as tf
-
     steps_data = list(batches(8, seed=9))
     embeddings, kernel = make_variables(9)
     start = to_numpy(embeddings)
     optimizer = Lazy(keras.optimizers.SGD(LR, momentum=MOMENTUM), mode=mode)
-
-    @tf.function
-    def train_step(indices, weights):
-        with tf.GradientTape() as tape:
-            rows = tf.gather(embeddings.value, indices)  # duplicates: gradients are summed
-            loss = tf.reduce_sum(rows * weights) + tf.reduce_sum(kernel.value) * 0.0
-        grads = tape.gradient(loss, [embeddings.value, kernel.value])
-        optimizer.apply(grads, [embeddings, kernel])
-
-    for indices, per_occurrence, _, _ in steps_data:
-        train_step(tf.constant(indices, tf.int32), tf.constant(per_occurrence))
+    train_on_tf_slices(optimizer, embeddings, kernel, steps_data)
     want_var, want_m = numpy_lazy_sgd(start, steps_data, MOMENTUM, False, mode)
     np.testing.assert_allclose(to_numpy(embeddings), want_var, rtol=1e-5, atol=1e-6)
     inner = optimizer.inner_optimizer
