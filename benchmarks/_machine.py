@@ -15,3 +15,18 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or "unknown"
+
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def write_results(name: str, lines: list[str]) -> str:
+    """Write ``lines`` (a Markdown table and its notes) to ``benchmarks/results/<name>``
+    atomically, UTF-8; returns the text written."""
+    from kexue._io import atomic_write
+
+    text = "\n".join(lines) + "\n"
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    with atomic_write(RESULTS / name, mode="w", encoding="utf-8") as handle:
+        handle.write(text)
+    return text

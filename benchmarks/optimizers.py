@@ -28,9 +28,8 @@ import platform
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-from _machine import cpu_model
+from _machine import cpu_model, write_results
 
 VOCAB, DIM, UNITS, BATCH, LENGTH = 50_000, 128, 128, 32, 40
 COMPETITORS = [
@@ -53,7 +52,6 @@ BASELINE = {
     name: next((base for base in ("SGD", "RMSprop") if base in name), "Adam")
     for name in COMPETITORS
 }
-RESULTS = Path(__file__).parent / "results"
 
 
 def worker(steps: int, repeats: int, encoder: str) -> dict:
@@ -274,10 +272,7 @@ def main() -> None:
         "generic path's snapshots of the lazy variable and its row-wise state are "
         "temporaries of the step).",
     ]
-    text = "\n".join(lines) + "\n"
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "optimizers.md").write_text(text)
-    print(text)
+    print(write_results("optimizers.md", lines))
 
 
 if __name__ == "__main__":

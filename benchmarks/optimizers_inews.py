@@ -28,7 +28,8 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 
 import numpy as np  # noqa: E402
 
-RESULTS = Path(__file__).parent / "results"
+from _machine import RESULTS, write_results  # noqa: E402
+
 OPTIMIZERS = ["Adam", "Lookahead(Adam)", "LazyAdam sparse", "LazyAdam step"]
 MAX_CHARS = 200
 # Per level: (tokens per article, vocabulary size incl. padding 0 and out-of-vocabulary 1).
@@ -203,9 +204,7 @@ def main() -> None:
         "",
         f"![dev accuracy curves]({stem}.png)",
     ]
-    text = "\n".join(lines) + "\n"
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{stem}.md").write_text(text)
+    text = write_results(f"{stem}.md", lines)
     plot(curves, RESULTS / f"{stem}.png", level)
     print(text)
 

@@ -20,7 +20,6 @@ import argparse
 import os
 import platform
 import time
-from pathlib import Path
 
 os.environ["KERAS_BACKEND"] = "torch"
 
@@ -29,10 +28,9 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from keras import ops  # noqa: E402
 
-from _machine import cpu_model  # noqa: E402
+from _machine import cpu_model, write_results  # noqa: E402
 
 ROWS, DIM, PRESENT = 50_000, 128, 1_000
-RESULTS = Path(__file__).parent / "results"
 
 
 def main() -> None:
@@ -113,10 +111,7 @@ def main() -> None:
             times.append(time.perf_counter() - start)
         lines.append(f"| {name} | {api} | {1e3 * np.median(times):.3f} | {1e3 * min(times):.3f} |")
         print(lines[-1], flush=True)
-    text = "\n".join(lines) + "\n"
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "torch_rows.md").write_text(text)
-    print(text)
+    print(write_results("torch_rows.md", lines))
 
 
 if __name__ == "__main__":

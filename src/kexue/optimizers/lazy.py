@@ -364,16 +364,13 @@ class _RowMasked:
             # absent rows of the lazy ones are put back from a copy taken before it (one
             # copy and one select per lazy table, against a dense state update in
             # allocating keras.ops).
-            held = []
-            for variable in trainable_variables:
-                index = self._get_variable_index(variable)
-                if index in self._row_masks:
-                    present = self._row_masks[index]
-                    held.append((variable, present, snapshot(variable)))
+            held = [
+                (variable, self._row_masks[index], snapshot(variable))
+                for variable in trainable_variables
+                if (index := self._get_variable_index(variable)) in self._row_masks
+            ]
             super()._backend_update_step(grads, trainable_variables, learning_rate)
-            for variable, present, old in held:
-                if present is None:  # IndexedSlices are TensorFlow's; not expected here
-                    raise RuntimeError("row masks missing for a lazy PyTorch variable")
+            for variable, present, old in held:  # masks are dense here (no IndexedSlices)
                 variable.assign(_keep_present_rows(present, value(variable), old))
             return None
         # PyTorch: the foreach update for the other variables, the masked one for the lazy.
@@ -537,14 +534,15 @@ class _RowMaskedSGD(_RowMasked, _BACKEND_SGD):
             new_var = ops.subtract(old_var, ops.multiply(grad_rows, lr))
         else:
             if self._row_mask_mode == "step":
-                # Every row's momentum moves (zero gradient on absent rows: momentum·m),
-                # then the present rows take their gradient.
+                # Every row's momentum moves (momentum·m: absent rows have zero gradient),
+                # then the present rows take theirs. Only TensorFlow slices come here;
+                # PyTorch's "step" mode runs the foreach step instead.
                 self.assign(m, ops.multiply(value(m), momentum))
-                old_m = ops.take(value(m), rows, axis=0)
+            old_m = ops.take(value(m), rows, axis=0)
+            if self._row_mask_mode == "step":
                 new_m = ops.subtract(old_m, ops.multiply(grad_rows, lr))
                 new_var = self._sgd(grad_rows, None, old_var, lr, momentum, new_m=new_m)[1]
             else:
-                old_m = ops.take(value(m), rows, axis=0)
                 new_m, new_var = self._sgd(grad_rows, old_m, old_var, lr, momentum)
             self._assign_rows(m, rows, new_m, slices)
         self._assign_rows(variable, rows, new_var, slices)
