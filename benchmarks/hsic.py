@@ -53,10 +53,10 @@ def _case_function(name: str, size: int | None):
         from kexue.stats import block_hsic, hsic_biased, hsic_test, nystrom_hsic, rff_hsic
 
         return {"kexue_statistic": lambda x, y: hsic_biased(x, y),
-                "kexue_gamma": lambda x, y: hsic_test(x, y).p_value,
-                "kexue_rff": lambda x, y: rff_hsic(x, y, size).p_value,
-                "kexue_nystrom": lambda x, y: nystrom_hsic(x, y, size).p_value,
-                "kexue_block": lambda x, y: block_hsic(x, y, size).p_value}[name]
+                "kexue_gamma": lambda x, y: hsic_test(x, y).pvalue,
+                "kexue_rff": lambda x, y: rff_hsic(x, y, size).pvalue,
+                "kexue_nystrom": lambda x, y: nystrom_hsic(x, y, size).pvalue,
+                "kexue_block": lambda x, y: block_hsic(x, y, size).pvalue}[name]
     if name.startswith("hyppo"):
         from hyppo.independence import Hsic
 
@@ -212,7 +212,7 @@ def error_section(n: int, seeds: int, lines: list[str]) -> None:
                 ("block", block_hsic, [50, 100, 200, 400], exact_u)]
         for label, function, sizes, exact in plan:
             for size in sizes:
-                errors = [abs(function(x, y, size, seed=seed).statistic - exact) / exact
+                errors = [abs(function(x, y, size, rng=seed).statistic - exact) / exact
                           for seed in range(seeds)]
                 errors_for[(label, size)] = errors
                 lines.append(f"| {dims} | {label} | {size} | {np.mean(errors):.2%} | "
@@ -234,7 +234,7 @@ def power_section(sizes: list[int], reps: int, lines: list[str]) -> dict:
         "independent": lambda x, e: e,
     }
     tests = {
-        "kexue gamma": lambda x, y: hsic_test(x, y).p_value,
+        "kexue gamma": lambda x, y: hsic_test(x, y).pvalue,
         "hyppo Hsic": lambda x, y: Hsic().test(x[:, None], y[:, None]).pvalue,
         "dcor t-test": lambda x, y: dcor.independence.distance_correlation_t_test(x, y).pvalue,
     }

@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
                     activation,
                     epochs=bottleneck_epochs if method == METHODS[0] else 0,
                     readout_epochs=readout_epochs,
-                    seed=seed,
+                    random_state=seed,
                     **config,
                 ).fit(x_train, y_train)
                 outcome = model.score(x_test, y_test)

@@ -6,6 +6,8 @@ import os
 import random
 import signal
 import time
+import uuid
+from pathlib import Path
 
 
 def square(x: int) -> int:
@@ -49,6 +51,14 @@ def pid_of(x: int) -> int:
 
 def pid_after_sleep(x: float) -> int:
     time.sleep(x)
+    return os.getpid()
+
+
+def touch_then_sleep(item: tuple) -> int:
+    """Create ``<folder>/<pid>.<unique>.started`` (an event a test can wait for), then sleep."""
+    folder, seconds = item
+    (Path(folder) / f"{os.getpid()}.{uuid.uuid4().hex}.started").touch()
+    time.sleep(seconds)
     return os.getpid()
 
 

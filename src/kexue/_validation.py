@@ -1,5 +1,8 @@
 """Argument checks shared by every kexue subpackage (standard library and NumPy only).
 
+NumPy is imported only by the array helpers, so that light modules (``kexue.parallel``)
+can validate their arguments without importing it.
+
 One message form everywhere, as in ``sklearn.utils.check_scalar`` and Keras' own checks:
 ``"`units` must be a positive integer; received 2.7"``. A value of the wrong *type* raises
 :class:`TypeError`, a value of the right type but out of range (or not among the choices)
@@ -20,18 +23,22 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = [
     "check_bool",
+    "check_callable",
     "check_choice",
     "check_float",
     "check_int",
     "check_positive_int",
     "check_probability",
+    "check_random_state",
     "check_str",
     "describe",
     "mask_to_bool",
@@ -47,6 +54,14 @@ def describe(value: Any) -> str:
     if isinstance(value, (bool, str, type(None))):
         return text
     return f"{text} ({type(value).__name__})"
+
+
+def _is_bool(value: Any) -> bool:
+    """``bool`` or a NumPy bool (which can only exist once NumPy has been imported)."""
+    if isinstance(value, bool):
+        return True
+    numpy = sys.modules.get("numpy")
+    return numpy is not None and isinstance(value, numpy.bool_)
 
 
 def _fail(exc: type[Exception], name: str, expected: str, value: Any) -> Exception:
@@ -73,7 +88,7 @@ def check_int(value: Any, name: str, *, minimum: int | None = None,
     expected = f"an integer {bounds}".strip() if bounds else "an integer"
     if value is None and allow_none:
         return None
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+    if _is_bool(value) or not isinstance(value, numbers.Integral):
         raise _fail(TypeError, name, expected + (" or None" if allow_none else ""), value)
     value = int(value)
     if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
@@ -85,7 +100,7 @@ def check_positive_int(value: Any, name: str, *, allow_none: bool = False) -> in
     """Shorthand for :func:`check_int` with ``minimum=1`` ("a positive integer")."""
     if value is None and allow_none:
         return None
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+    if _is_bool(value) or not isinstance(value, numbers.Integral):
         raise _fail(TypeError, name, "a positive integer", value)
     if int(value) < 1:
         raise _fail(ValueError, name, "a positive integer", value)
@@ -105,7 +120,7 @@ def check_float(value: Any, name: str, *, minimum: float | None = None,
     expected = ("a finite number" if finite else "a number") + (f" {bounds}" if bounds else "")
     if value is None and allow_none:
         return None
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+    if _is_bool(value) or not isinstance(value, numbers.Real):
         raise _fail(TypeError, name, expected + (" or None" if allow_none else ""), value)
     value = float(value)
     if math.isnan(value) or (finite and math.isinf(value)):
@@ -126,7 +141,7 @@ def check_probability(value: Any, name: str, *, include_zero: bool = True,
 
 def check_bool(value: Any, name: str) -> bool:
     """Return ``value`` if it is a ``bool`` (NumPy bools too); integers are refused."""
-    if not isinstance(value, (bool, np.bool_)):
+    if not _is_bool(value):
         raise _fail(TypeError, name, "True or False", value)
     return bool(value)
 
@@ -143,6 +158,20 @@ def check_str(value: Any, name: str, *, allow_empty: bool = False,
     return value
 
 
+def check_callable(value: Any, name: str, *, allow_none: bool = False) -> Any:
+    """Return ``value`` if it is callable (or ``None`` when ``allow_none``); else TypeError.
+
+    Example:
+        >>> check_callable(len, "func") is len
+        True
+    """
+    if value is None and allow_none:
+        return None
+    if not callable(value):
+        raise _fail(TypeError, name, "callable" + (" or None" if allow_none else ""), value)
+    return value
+
+
 def check_choice(value: Any, name: str, choices: Iterable[Any]) -> Any:
     """Return ``value`` if it is one of ``choices`` (an Enum member is read by its value)."""
     choices = tuple(choices)
@@ -155,8 +184,39 @@ def check_choice(value: Any, name: str, choices: Iterable[Any]) -> Any:
     return candidate
 
 
+def check_random_state(value: Any, name: str = "rng") -> Any:
+    """A ``numpy.random.Generator`` from ``None`` (fresh entropy), a seed or a Generator.
+
+    One argument for randomness everywhere, as ``scipy.stats`` takes ``rng`` and scikit-learn
+    ``random_state``; a Generator is used as is (and advanced), a seed gives the same draws
+    every time. NumPy's legacy ``RandomState`` is refused: pass a Generator.
+
+    Example:
+        >>> a, b = check_random_state(7), check_random_state(7)
+        >>> a.integers(1000) == b.integers(1000)
+        True
+    """
+    import numpy as np
+
+    if value is None:
+        return np.random.default_rng()
+    if isinstance(value, np.random.Generator):
+        return value
+    if isinstance(value, (np.random.SeedSequence, np.random.BitGenerator)):
+        return np.random.default_rng(value)
+    if _is_bool(value) or not isinstance(value, numbers.Integral):
+        raise _fail(TypeError, name, "None, a non-negative integer seed or a "
+                                     "numpy.random.Generator", value)
+    if value < 0:
+        raise _fail(ValueError, name, "None, a non-negative integer seed or a "
+                                      "numpy.random.Generator", value)
+    return np.random.default_rng(int(value))
+
+
 def mask_to_bool(mask: Any, name: str = "mask") -> np.ndarray:
     """A 0/1 or boolean NumPy mask as ``bool`` (a trailing axis of size 1 is dropped)."""
+    import numpy as np
+
     mask = np.asarray(mask)
     if mask.ndim >= 1 and mask.shape[-1] == 1 and mask.ndim > 2:
         mask = mask[..., 0]
@@ -171,10 +231,13 @@ def center_matrix(matrix: np.ndarray) -> np.ndarray:
     """``H K H`` with ``H = I - 11ᵀ/n`` (double centring), without forming ``H``.
 
     Example:
+        >>> import numpy as np
         >>> m = center_matrix(np.array([[1.0, 2.0], [3.0, 4.0]]))
         >>> m.sum(axis=0).tolist(), m.sum(axis=1).tolist()
         ([0.0, 0.0], [0.0, 0.0])
     """
+    import numpy as np
+
     matrix = np.asarray(matrix, dtype=float)
     return (matrix - matrix.mean(axis=0, keepdims=True)
             - matrix.mean(axis=1, keepdims=True) + matrix.mean())

@@ -17,8 +17,8 @@ Example:
     >>> sorted(parallel_map(abs, range(-3, 3), workers=0, ordered=False))
     [0, 1, 1, 2, 2, 3]
 
-This module imports only the standard library; NumPy is imported inside the workers, and only
-to seed its global random generator.
+Arguments are checked by :mod:`kexue._validation`; NumPy is otherwise used only inside the
+workers, to seed its global random generator.
 """
 
 from __future__ import annotations
@@ -36,6 +36,15 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+from kexue._validation import (
+    check_bool,
+    check_callable,
+    check_choice,
+    check_int,
+    check_positive_int,
+    describe,
+)
 
 __all__ = ["WorkerCrashed", "WorkerError", "parallel_map"]
 
@@ -182,11 +191,6 @@ class _Task:
     arrived: bool = field(default=False)
 
 
-def _check_int(name: str, value: Any, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-
-
 def _check_picklable(name: str, obj: Any, start_method: str) -> None:
     hint = (
         "define it at module top level (lambdas, closures and functions defined inside "
@@ -196,8 +200,8 @@ def _check_picklable(name: str, obj: Any, start_method: str) -> None:
         pickle.dumps(obj)
     except Exception as exc:
         raise ValueError(
-            f"{name} must be picklable to run in worker processes (mode='process', "
-            f"start_method={start_method!r}); got {obj!r}, which cannot be pickled "
+            f"`{name}` must be picklable to run in worker processes (mode='process', "
+            f"start_method={start_method!r}); received {obj!r}, which cannot be pickled "
             f"({type(exc).__name__}: {exc}); {hint}"
         ) from None
     main = sys.modules.get("__main__")
@@ -460,7 +464,8 @@ def parallel_map(
         after the results of the items before it.
 
     Raises:
-        ValueError: an invalid argument (named in the message).
+        TypeError: an argument of the wrong type (named in the message).
+        ValueError: an argument with a wrong value (named in the message).
         WorkerError: ``func`` raised on an item; ``.index`` is the item's input position,
             ``.traceback`` the worker's traceback text, ``__cause__`` the original exception
             when picklable. Results before it (in input order if ``ordered``) were yielded.
@@ -478,37 +483,27 @@ def parallel_map(
         >>> done[-1]
         3
     """
-    if not callable(func):
-        raise ValueError(f"func must be callable, got {type(func).__name__} {func!r}")
-    if mode not in _MODES:
-        raise ValueError(f"mode must be one of {_MODES}, got {mode!r}")
+    check_callable(func, "func")
+    mode = check_choice(mode, "mode", _MODES)
+    ordered = check_bool(ordered, "ordered")
     if workers is None:
         workers = os.cpu_count() or 1
-    _check_int("workers", workers, 0)
-    _check_int("chunksize", chunksize, 1)
+    workers = check_int(workers, "workers", minimum=0)
+    chunksize = check_positive_int(chunksize, "chunksize")
     if max_in_flight is None:
         max_in_flight = 2 * max(workers, 1)
-    _check_int("max_in_flight", max_in_flight, 1)
-    if seed is not None:
-        _check_int("seed", seed, 0)
-    if initializer is not None and not callable(initializer):
-        raise ValueError(f"initializer must be callable or None, got {initializer!r}")
+    max_in_flight = check_positive_int(max_in_flight, "max_in_flight")
+    seed = check_int(seed, "seed", minimum=0, allow_none=True)
+    check_callable(initializer, "initializer", allow_none=True)
     if not isinstance(initargs, tuple):
-        raise ValueError(f"initargs must be a tuple, got {type(initargs).__name__}")
-    if progress is not None and not callable(progress):
-        raise ValueError(f"progress must be callable or None, got {progress!r}")
-    available = multiprocessing.get_all_start_methods()
-    if start_method is not None and start_method not in available:
-        raise ValueError(
-            f"start_method must be one of {available} or None on this platform, "
-            f"got {start_method!r}"
-        )
+        raise TypeError(f"`initargs` must be a tuple; received {describe(initargs)}")
+    check_callable(progress, "progress", allow_none=True)
+    if start_method is not None:
+        check_choice(start_method, "start_method", multiprocessing.get_all_start_methods())
     try:
         source = iter(iterable)
     except TypeError:
-        raise ValueError(
-            f"iterable must be iterable, got {type(iterable).__name__}"
-        ) from None
+        raise TypeError(f"`iterable` must be iterable; received {describe(iterable)}") from None
 
     if workers == 0:
         return _serial_map(func, source, seed, initializer, initargs, progress)

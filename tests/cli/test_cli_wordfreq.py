@@ -55,7 +55,8 @@ def test_json_output_and_json_summary(corpus_file, tmp_path):
     summary = payload["summary"]
     assert summary["documents"] == 1 and summary["lines"] == 4
     assert summary["characters"] == len("北京大学生前来应聘我们中出了一个叛徒北京 北京")
-    assert summary["reported"] == len(expected) and summary["workers"] == 2
+    # Four lines make one batch: one worker process is started, not the two asked for.
+    assert summary["reported"] == len(expected) and summary["workers"] == 1
     assert payload["top"][0] == ["京", 3]
 
 
@@ -63,12 +64,12 @@ def test_json_output_and_json_summary(corpus_file, tmp_path):
     (["missing_file.txt"], "missing_file.txt"),
     (["inews", "nope/dir/x.jsonl"], "nope/dir/x.jsonl"),
     (["wikipedia"], "'wikipedia'"),
-    (["inews", "--tokenizer", "spacy"], "tokenizer must be one of"),
-    (["inews", "--encoding-errors", "ignore"], "encoding_errors must be one of"),
-    (["inews", "--engine", "spark"], "--engine must be local or dask"),
+    (["inews", "--tokenizer", "spacy"], "`--tokenizer` must be one of"),
+    (["inews", "--encoding-errors", "ignore"], "'ignore' is not one of"),
+    (["inews", "--engine", "spark"], "'spark' is not one of"),
     (["inews", "--scheduler", "tcp://x:1"], "--scheduler needs --engine dask"),
-    (["inews", "--out", "counts.csv"], "out must end in .tsv, .txt or .json"),
-    (["inews", "--out", "no/such/dir/c.tsv"], "output folder does not exist"),
+    (["inews", "--out", "counts.csv"], "--out must end in .tsv"),
+    (["inews", "--out", "no/such/dir/c.tsv"], "does not exist"),
 ])
 def test_bad_usage_exits_2_before_work(args, needle):
     result = _run(*args)

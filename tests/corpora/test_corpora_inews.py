@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from kexue.corpora import InewsSplit, SafeUnpickler, UnsafePickleError, load_inews, safe_load
-from kexue.corpora.inews import inews_dir
+from kexue.corpora import InewsSplit, UnsafePickleError, load_inews
+from kexue.corpora.inews import SafeUnpickler, inews_dir, safe_load
 
 
 @pytest.mark.parametrize(("split", "size"), [("train", 5355), ("dev", 999), ("test", 999)])

@@ -18,10 +18,9 @@ from kexue.corpora import (
     load_inews,
     open_corpus,
     resolve_source,
-    split_overlong,
     strip_pos_tags,
 )
-from kexue.corpora.reading import BOUNDARY_PUNCTUATION, physical_lines
+from kexue.corpora.reading import BOUNDARY_PUNCTUATION, physical_lines, split_overlong
 
 TEXT = "第一行 中文\n\nsecond line\r\nlast line without newline"
 EXPECTED = ["第一行 中文", "", "second line", "last line without newline"]
@@ -101,7 +100,7 @@ def test_missing_source_is_named_before_reading(tmp_path):
         open_corpus(["embedded", "nowhere.txt"])
     with pytest.raises(FileNotFoundError, match="not an embedded corpus"):
         open_corpus("inews:validation")
-    with pytest.raises(ValueError, match="encoding_errors must be one of"):
+    with pytest.raises(ValueError, match="`encoding_errors` must be one of"):
         open_corpus("inews", encoding_errors="ignore")
     with pytest.raises(ValueError, match="at least one"):
         open_corpus([])

@@ -134,8 +134,10 @@ def test_parametric_curve_validation():
         ParametricCurve(lambda t: (1 - t, np.sin(np.pi * t) * (t < 0.5) + (t >= 0.5) * t))
     with pytest.raises(ValueError, match="breaks"):
         ParametricCurve(lambda t: (np.cos(np.pi * t / 2), np.sin(np.pi * t / 2)), breaks=(1.5,))
-    with pytest.raises(ValueError, match="point"):
+    with pytest.raises(TypeError, match="`point` must be callable; received 'not a function'"):
         ParametricCurve("not a function")
+    with pytest.raises(TypeError, match="`samples` must be an integer >= 16; received 20.5"):
+        ParametricCurve(lambda t: (np.cos(np.pi * t / 2), np.sin(np.pi * t / 2)), samples=20.5)
 
 
 @pytest.mark.parametrize("along, across", [(0.0, 1.0), (float("nan"), 1.0), (1.0, -2.0)])

@@ -49,7 +49,7 @@ def test_gamma_p_value_equals_naive_gretton(case):
     statistic, p_value, shape, scale = naive_gretton_gamma(x, y)
     result = hsic_test(x, y, "gamma", block_rows=17)
     assert result.statistic == pytest.approx(statistic, rel=1e-10)
-    assert result.p_value == pytest.approx(p_value, rel=1e-7, abs=1e-12)
+    assert result.pvalue == pytest.approx(p_value, rel=1e-7, abs=1e-12)
     assert result.details["shape"] == pytest.approx(shape, rel=1e-9)
     assert result.details["scale"] == pytest.approx(scale, rel=1e-9)
     assert result.method == "gamma" and result.n == n
@@ -59,20 +59,20 @@ def test_gamma_detects_dependence_and_reports_kernels():
     rng = np.random.default_rng(0)
     x = rng.standard_normal(300)
     result = hsic_test(x, np.cos(2 * x) + 0.3 * rng.standard_normal(300))
-    assert result.p_value < 1e-6
+    assert result.pvalue < 1e-6
     assert result.kernel_x["name"] == "gaussian"
     assert result.kernel_x["bandwidth"] != result.kernel_y["bandwidth"]
-    assert set(result.to_dict()) >= {"statistic", "p_value", "method", "details"}
+    assert set(result.to_dict()) >= {"statistic", "pvalue", "method", "details"}
 
 
 def test_permutation_seed_is_honoured_and_null_is_exact():
     rng = np.random.default_rng(5)
     x = rng.standard_normal(60)
     y = 0.3 * x + rng.standard_normal(60)
-    first = hsic_test(x, y, "permutation", n_permutations=150, seed=123)
-    again = hsic_test(x, y, "permutation", n_permutations=150, seed=123)
-    other = hsic_test(x, y, "permutation", n_permutations=150, seed=124)
-    assert first.p_value == again.p_value
+    first = hsic_test(x, y, "permutation", n_permutations=150, rng=123)
+    again = hsic_test(x, y, "permutation", n_permutations=150, rng=123)
+    other = hsic_test(x, y, "permutation", n_permutations=150, rng=124)
+    assert first.pvalue == again.pvalue
     np.testing.assert_array_equal(first.null_distribution, again.null_distribution)
     assert not np.array_equal(first.null_distribution, other.null_distribution)
     assert first.details == {"n_permutations": 150, "seed": 123}
@@ -82,26 +82,26 @@ def test_permutation_seed_is_honoured_and_null_is_exact():
     np.testing.assert_allclose(first.null_distribution[:20], naive, rtol=1e-10)
     assert first.statistic == pytest.approx(hsic_biased(x, y), rel=1e-12)
     expected = (1 + np.sum(first.null_distribution >= first.statistic * (1 - 1e-12))) / 151
-    assert first.p_value == pytest.approx(expected)
+    assert first.pvalue == pytest.approx(expected)
 
 
 def test_permutation_without_seed_reports_the_seed_it_drew():
     rng = np.random.default_rng(1)
     x, y = rng.standard_normal((2, 40))
     result = hsic_test(x, y, "permutation", n_permutations=50)
-    replay = hsic_test(x, y, "permutation", n_permutations=50, seed=result.details["seed"])
-    assert replay.p_value == result.p_value
+    replay = hsic_test(x, y, "permutation", n_permutations=50, rng=result.details["seed"])
+    assert replay.pvalue == result.pvalue
 
 
 def test_permutation_large_n_path_equals_dense_path(monkeypatch):
     rng = np.random.default_rng(2)
     x = rng.standard_normal(80)
     y = np.sin(x) + rng.standard_normal(80)
-    dense = hsic_test(x, y, "permutation", n_permutations=30, seed=9)
+    dense = hsic_test(x, y, "permutation", n_permutations=30, rng=9)
     monkeypatch.setattr(independence_module, "DENSE_BYTES", 1000)
-    blocked = hsic_test(x, y, "permutation", n_permutations=30, seed=9, block_rows=13)
+    blocked = hsic_test(x, y, "permutation", n_permutations=30, rng=9, block_rows=13)
     np.testing.assert_allclose(blocked.null_distribution, dense.null_distribution, rtol=1e-10)
-    assert blocked.p_value == dense.p_value
+    assert blocked.pvalue == dense.pvalue
 
 
 def test_permutation_works_with_any_kernel_and_object_api():
@@ -109,15 +109,15 @@ def test_permutation_works_with_any_kernel_and_object_api():
     x = rng.standard_normal(100)
     y = x**2 + 0.5 * rng.standard_normal(100)
     result = HSIC(kernel="polynomial").test(x, y, method="permutation", n_permutations=99,
-                                            seed=0)
-    assert result.p_value == 0.01
+                                            rng=0)
+    assert result.pvalue == 0.01
     assert HSIC(GaussianKernel(1.0)).test(x, y).kernel_x == {"name": "gaussian",
                                                              "bandwidth": 1.0}
 
 
 def test_null_p_values_are_roughly_uniform_quick():
     rng = np.random.default_rng(2024)
-    p_gamma = [hsic_test(*rng.standard_normal((2, 60))).p_value for _ in range(150)]
+    p_gamma = [hsic_test(*rng.standard_normal((2, 60))).pvalue for _ in range(150)]
     assert 0.35 < np.mean(p_gamma) < 0.65
     assert np.mean(np.array(p_gamma) <= 0.05) < 0.12
 
@@ -131,8 +131,8 @@ def test_calibration_under_the_null(method):
     for draw in range(draws):
         x = rng.standard_normal(200)
         y = rng.standard_normal(200)
-        result = hsic_test(x, y, method, n_permutations=199, seed=draw)
-        rejections += result.p_value <= 0.05
+        result = hsic_test(x, y, method, n_permutations=199, rng=draw)
+        rejections += result.pvalue <= 0.05
     assert 0.035 <= rejections / draws <= 0.065
 
 
@@ -158,5 +158,5 @@ def test_gamma_without_kept_blocks_equals_gamma_with_them(monkeypatch):
     monkeypatch.setattr(independence_module, "DENSE_BYTES", 1000)
     recomputed = hsic_test(x, y, block_rows=8)
     assert recomputed.statistic == pytest.approx(kept.statistic, rel=1e-12)
-    assert recomputed.p_value == pytest.approx(kept.p_value, rel=1e-9)
+    assert recomputed.pvalue == pytest.approx(kept.pvalue, rel=1e-9)
     assert recomputed.details == pytest.approx(kept.details, rel=1e-9)

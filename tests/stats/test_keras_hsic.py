@@ -1,4 +1,4 @@
-"""kexue.stats.keras_ops against dense float64 NumPy textbook formulas, on every backend."""
+"""kexue.stats.keras_hsic and kexue.stats.losses against dense float64 NumPy formulas."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import keras
 import numpy as np
 import pytest
 
-from kexue.stats import keras_ops as ko
+from kexue.stats import keras_hsic as ko
+from kexue.stats import losses
 
 pytestmark = pytest.mark.backend
 
@@ -333,7 +334,7 @@ def _train_with_penalty(weight: float, seed: int = 0) -> tuple[float, float, flo
     t = (x[:, :1] + x[:, 1:]).astype(np.float32)
     inputs = keras.Input((2,))
     z = keras.layers.Dense(1, name="representation")(inputs)
-    z = ko.HSICPenalty(weight=weight, estimator="cka")([z, inputs[:, :1]])
+    z = losses.HSICPenalty(weight=weight, estimator="cka")([z, inputs[:, :1]])
     model = keras.Model(inputs, keras.layers.Dense(1)(z))
     model.compile(optimizer=keras.optimizers.Adam(0.05), loss="mse")
     model.fit(x, t, batch_size=128, epochs=20, verbose=0, shuffle=True)
@@ -364,7 +365,7 @@ def test_hsic_loss_in_compile_increases_dependence():
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, use_bias=False)])
     model.layers[0].set_weights([np.array([[1.0], [1.0], [0.3]], np.float32)])
     model.compile(optimizer=keras.optimizers.Adam(0.1),
-                  loss=ko.HSICLoss(estimator="cka", maximize=True))
+                  loss=losses.HSICLoss(estimator="cka", maximize=True))
     before = ref_cka(ref_gaussian(to_numpy(model.predict(x, verbose=0))), ref_gaussian(y))
     model.fit(x, y, batch_size=128, epochs=20, verbose=0)
     after = ref_cka(ref_gaussian(to_numpy(model.predict(x, verbose=0))), ref_gaussian(y))
@@ -374,10 +375,10 @@ def test_hsic_loss_in_compile_increases_dependence():
 
 
 def test_loss_and_layer_configs_round_trip():
-    loss = ko.HSICLoss(estimator="unbiased", maximize=True, bandwidth_true=2.0)
+    loss = losses.HSICLoss(estimator="unbiased", maximize=True, bandwidth_true=2.0)
     again = ko.HSICLoss.from_config(loss.get_config())
     assert (again.estimator, again.maximize, again.bandwidth_true) == ("unbiased", True, 2.0)
-    layer = ko.HSICPenalty(weight=3.0, estimator="cka", kernel_s="linear")
+    layer = losses.HSICPenalty(weight=3.0, estimator="cka", kernel_s="linear")
     clone = ko.HSICPenalty.from_config(layer.get_config())
     assert (clone.weight, clone.estimator, clone.kernel_s) == (3.0, "cka", "linear")
 
@@ -398,6 +399,6 @@ def test_bad_input_messages_name_the_argument():
     with pytest.raises(ValueError, match="`k_x` must be a square"):
         ko.hsic_biased_from_kernels(np.zeros((3, 4), np.float32), np.zeros((3, 3), np.float32))
     with pytest.raises(ValueError, match="`weight`"):
-        ko.HSICPenalty(weight=-1.0)
+        losses.HSICPenalty(weight=-1.0)
     with pytest.raises(ValueError, match="`kernel_pred`"):
-        ko.HSICLoss(kernel_pred="cosine")
+        losses.HSICLoss(kernel_pred="cosine")

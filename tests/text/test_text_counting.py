@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from kexue.corpora import load_inews, open_corpus
 from kexue.parallel import WorkerError
-from kexue.text import Tokenizer, batches, count_words, naive_count, write_counts
+from kexue.text import Tokenizer, count_words, naive_count, write_counts
+from kexue.text.counting import batches
 
 ALPHABET = list("我们中出了一个叛徒北京大学生abc 12.\t，。\u3000")
 lines_strategy = st.lists(st.text(alphabet=st.sampled_from(ALPHABET), max_size=40),
@@ -116,17 +117,21 @@ def test_sorted_items_and_write_counts(tmp_path):
     write_counts(result.sorted_items(), tmp_path / "out.json")
     loaded = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
     assert list(loaded.items()) == result.sorted_items()
-    with pytest.raises(ValueError, match="out must end in .tsv, .txt or .json; got .*x.csv"):
+    with pytest.raises(ValueError, match="`out` must end in .tsv, .txt or .json; received .*csv"):
         write_counts([], tmp_path / "x.csv")
     assert sorted(os.listdir(tmp_path)) == ["gen.txt", "out.json", "out.tsv"]
 
 
 def test_argument_errors():
-    with pytest.raises(ValueError, match="engine must be one of local, dask; got 'spark'"):
+    with pytest.raises(ValueError, match="`engine` must be one of 'local', 'dask'; received 'spa"):
         count_words("inews:dev", engine="spark")
-    with pytest.raises(ValueError, match="workers must be an integer >= 0; got -1"):
+    with pytest.raises(ValueError, match="`workers` must be an integer >= 0; received -1"):
         count_words("inews:dev", workers=-1)
-    with pytest.raises(ValueError, match="scheduler is only used with engine 'dask'"):
+    with pytest.raises(TypeError, match="`min_count` must be a positive integer; received 2.5"):
+        count_words("inews:dev", min_count=2.5)
+    with pytest.raises(TypeError, match="`batch_lines` must be a positive integer; received None"):
+        count_words("inews:dev", batch_lines=None)
+    with pytest.raises(ValueError, match="`scheduler` is only used with engine 'dask'"):
         count_words("inews:dev", scheduler="tcp://x:1")
     with pytest.raises(FileNotFoundError, match="'missing.txt'"):
         count_words(["missing.txt"])
@@ -150,7 +155,8 @@ def test_progress_reports_totals(tmp_path):
                     max_size=200),
        limit=st.integers(16, 40), spec=st.sampled_from(["jieba", "rjieba", "char", "regex"]))
 def test_soft_splits_never_change_tokens(text, limit, spec):
-    from kexue.corpora import ReadStats, split_overlong
+    from kexue.corpora import ReadStats
+    from kexue.corpora.reading import split_overlong
 
     stats = ReadStats()
     pieces = split_overlong(text, limit, stats)

@@ -52,8 +52,10 @@ def test_user_dict(tmp_path, spec):
 
 
 def test_bad_specs_name_the_argument(tmp_path):
-    with pytest.raises(ValueError, match="tokenizer must be one of .* got 'spacy'"):
+    with pytest.raises(ValueError, match="`tokenizer` must be one of .* received 'spacy'"):
         Tokenizer("spacy")
+    with pytest.raises(TypeError, match="`tokenizer` must be a string; received 3"):
+        Tokenizer(3)
     with pytest.raises(ValueError, match="cannot import 'no_such_module_xyz'"):
         Tokenizer("no_such_module_xyz:cut")
     with pytest.raises(ValueError, match="has no callable 'nothing'"):

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -68,29 +68,34 @@ def _rows(name: str, m: dict) -> list[tuple[str, str]]:
 
 
 def ellipse(
-    a: float = typer.Option(..., "--a", help="Semi-axis a of the ellipse (> 0)."),
-    b: float = typer.Option(..., "--b", help="Semi-axis b (> 0). If a < b they are swapped "
-                                             "so that a is the semi-major axis."),
-    png: Path | None = typer.Option(None, "--png", help="Write a 3D rendering (PNG)."),
-    stl: Path | None = typer.Option(None, "--stl", help="Write the solid as binary STL."),
-    obj: Path | None = typer.Option(None, "--obj", help="Write the solid as Wavefront OBJ."),
-    template: Path | None = typer.Option(
-        None, "--template", help="Write a paper template: F.svg or F.pdf by suffix; no "
-                                 "suffix writes both. Two different sheets give F-sheet2 too."),
-    size_mm: float = typer.Option(180.0, "--size-mm", help="Printed length of the longest "
-                                                           "flat dimension (2a) in mm."),
-    sections: int = typer.Option(96, "--sections", min=4, max=4096,
-                                 help="Mesh resolution: rings along the seam."),
-    second: str | None = typer.Option(None, "--second", help=_SECOND_HELP),
-    as_json: bool = typer.Option(False, "--json", help="Print the measures as JSON."),
+    a: Annotated[float, typer.Option("--a", help="Semi-axis a of the ellipse (> 0).")],
+    b: Annotated[float, typer.Option(
+        "--b", help="Semi-axis b (> 0). If a < b they are swapped so that a is the "
+                    "semi-major axis.")],
+    png: Annotated[Path | None, typer.Option(
+        "--png", help="Write a 3D rendering (PNG).")] = None,
+    stl: Annotated[Path | None, typer.Option(
+        "--stl", help="Write the solid as binary STL.")] = None,
+    obj: Annotated[Path | None, typer.Option(
+        "--obj", help="Write the solid as Wavefront OBJ.")] = None,
+    template: Annotated[Path | None, typer.Option(
+        "--template", help="Write a paper template: F.svg or F.pdf by suffix; no suffix "
+                           "writes both. Two different sheets give F-sheet2 too.")] = None,
+    size_mm: Annotated[float, typer.Option(
+        "--size-mm", help="Printed length of the longest flat dimension (2a) in mm.",
+    )] = 180.0,
+    sections: Annotated[int, typer.Option(
+        "--sections", min=4, max=4096, help="Mesh resolution: rings along the seam.")] = 96,
+    second: Annotated[str | None, typer.Option("--second", help=_SECOND_HELP)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the measures as JSON.")] = False,
 ) -> None:
     """Glue two elliptical sheets bent around the major axis: seam, measures, mesh, template.
 
     Bending around the minor axis is reported too: impossible, the gluing margin is < 0.
     """
-    from kexue.cli._common import user_errors
+    from kexue.cli._common import json_text, user_errors
 
-    with user_errors():
+    with user_errors(_FLAGS):
         from kexue.geometry import (
             EllipseCurve,
             GluedSolid,
@@ -100,7 +105,7 @@ def ellipse(
 
         major, minor, swapped = normalise_axes(a, b)
         size_mm = _check_size(size_mm)
-        _template_targets(template)
+        _check_outputs(png, stl, obj, template, second is None)
         report = ellipse_report(major, minor)
         report["swapped"] = swapped
         if second is None:
@@ -119,9 +124,27 @@ def ellipse(
         typer.echo(f"note: a < b, swapped so that a is the semi-major axis: a = {major:g}, "
                    f"b = {minor:g}", err=True)
     if as_json:
-        typer.echo(json.dumps(report, indent=2))
+        typer.echo(json_text(report, indent=2))
         return
     _print_table(report, second)
+
+
+_FLAGS = {"a": "--a", "b": "--b", "size_mm": "--size-mm", "sections": "--sections",
+          "across": "--second", "radius": "--second"}
+
+
+def _check_outputs(png: Path | None, stl: Path | None, obj: Path | None,
+                   template: Path | None, identical: bool) -> None:
+    """Every output path is checked before any work: a clash is found in a second."""
+    from kexue.cli._common import check_outputs
+
+    outputs = [("--png", png), ("--stl", stl), ("--obj", obj)]
+    targets = _template_targets(template)
+    if not identical:
+        targets += [t.with_name(t.stem + "-sheet2" + t.suffix) for t in targets]
+    outputs += [("--template", target) for target in targets]
+    check_outputs(outputs, allowed={"--png": (".png",), "--stl": (".stl",),
+                                    "--obj": (".obj",)})
 
 
 def _label(a: float, b: float, second: str | None) -> str:
@@ -138,6 +161,8 @@ def _check_size(size_mm: float) -> float:
 def _template_targets(template: Path | None) -> list[Path]:
     if template is None:
         return []
+    if str(template).strip() in ("", "-") or template.name in ("", ".", ".."):
+        raise ValueError(f"--template must name a file; got {str(template)!r}")
     suffix = template.suffix.lower()
     if suffix and suffix not in (".svg", ".pdf"):
         raise ValueError(f"--template must end in .svg or .pdf (or have no suffix for both), "
@@ -150,6 +175,7 @@ def _template_targets(template: Path | None) -> list[Path]:
 def _write_outputs(solid, png, stl, obj, template, size_mm, sections, identical, label):
     import sys
 
+    from kexue.cli._common import staged
     from kexue.geometry import render_png, solid_mesh, write_obj, write_stl, write_template
 
     targets = _template_targets(template)
@@ -164,49 +190,63 @@ def _write_outputs(solid, png, stl, obj, template, size_mm, sections, identical,
     if (stl or obj) and measures.degenerate:
         raise ValueError("a = b: the solid is degenerate (two flat discs, volume 0), "
                          "so --stl/--obj have nothing to mesh")
+    if stl:
+        from kexue.geometry.mesh import check_stl_size
+
+        try:
+            check_stl_size(max(abs(v) for pair in measures.bounding_box for v in pair))
+        except ValueError as exc:
+            raise ValueError(f"--stl: {exc}") from None
+    others = [] if identical else [t.with_name(t.stem + "-sheet2" + t.suffix) for t in targets]
+    finals = [p for p in (stl, obj, png) if p] + targets + others
     mesh = []
 
     def make_mesh() -> None:
         mesh.append(solid_mesh(solid, sections=sections))
 
-    steps = []
-    if stl or obj:
-        steps.append(("mesh", make_mesh))
-    if stl:
-        steps.append(("stl", lambda: write_stl(mesh[0], stl, header=label)))
-        written["stl"] = [str(stl)]
-    if obj:
-        steps.append(("obj", lambda: write_obj(mesh[0], obj, comment=label)))
-        written["obj"] = [str(obj)]
-    if png:
-        steps.append(("png", lambda: render_png(solid, png)))
-        written["png"] = [str(png)]
-    if targets:
-        steps.append(("template", lambda: write_template(solid, targets, size_mm=size_mm)))
-        written["template"] = [str(t) for t in targets]
-        if not identical:
-            others = [t.with_name(t.stem + "-sheet2" + t.suffix) for t in targets]
-            steps.append(("template, sheet 2",
-                          lambda: write_template(solid, others, size_mm=size_mm, sheet=2)))
-            written["template"] += [str(t) for t in others]
-    if not sys.stderr.isatty():
-        for _, step in steps:
-            step()
-        return written
-    from rich.progress import Progress
+    # Every output is written to a temporary file first and renamed only when all of them
+    # succeeded: a failing output leaves none of the others behind.
+    with staged(finals) as temp:
+        steps = []
+        if stl or obj:
+            steps.append(("mesh", make_mesh))
+        if stl:
+            steps.append(("stl", lambda: write_stl(mesh[0], temp[stl], header=label)))
+            written["stl"] = [str(stl)]
+        if obj:
+            steps.append(("obj", lambda: write_obj(mesh[0], temp[obj], comment=label)))
+            written["obj"] = [str(obj)]
+        if png:
+            steps.append(("png", lambda: render_png(solid, temp[png])))
+            written["png"] = [str(png)]
+        if targets:
+            steps.append(("template", lambda: write_template(
+                solid, [temp[t] for t in targets], size_mm=size_mm)))
+            written["template"] = [str(t) for t in targets]
+            if others:
+                steps.append(("template, sheet 2", lambda: write_template(
+                    solid, [temp[t] for t in others], size_mm=size_mm, sheet=2)))
+                written["template"] += [str(t) for t in others]
+        if not sys.stderr.isatty():
+            for _, step in steps:
+                step()
+            return written
+        from rich.progress import Progress
 
-    with Progress(transient=True) as progress:
-        task = progress.add_task("writing", total=len(steps))
-        for name, step in steps:
-            progress.update(task, description=f"writing {name}")
-            step()
-            progress.advance(task)
+        with Progress(transient=True) as progress:
+            task = progress.add_task("writing", total=len(steps))
+            for name, step in steps:
+                progress.update(task, description=f"writing {name}")
+                step()
+                progress.advance(task)
     return written
 
 
 def _print_table(report: dict, second: str | None) -> None:
     from rich.console import Console
     from rich.table import Table
+
+    from kexue.cli._common import markup_safe
 
     table = Table(title=f"Two elliptical sheets, a = {report['a']:g}, b = {report['b']:g}")
     table.add_column("measure")
@@ -225,5 +265,5 @@ def _print_table(report: dict, second: str | None) -> None:
         for label, value in _rows("with second sheet", report["second"]["measures"]):
             table.add_row(label, value)
     for kind, paths in report["outputs"].items():
-        table.add_row(f"wrote {kind}", ", ".join(paths))
+        table.add_row(f"wrote {kind}", markup_safe(", ".join(paths)))
     Console().print(table)

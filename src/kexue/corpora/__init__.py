@@ -6,18 +6,19 @@ walked recursively in a stable order. See :func:`open_corpus` and :func:`load_in
 """
 
 from kexue.corpora.inews import (
+    INEWS_CLEANING_RULES,
     INEWS_SPLITS,
+    InewsArticle,
+    InewsArticles,
     InewsSplit,
-    SafeUnpickler,
     UnsafePickleError,
+    inews_articles,
     load_inews,
-    safe_load,
 )
 from kexue.corpora.reading import (
     DEFAULT_MAX_LINE_CHARS,
     ENCODING_ERRORS,
     ReadStats,
-    split_overlong,
 )
 from kexue.corpora.sources import (
     EMBEDDED_CORPORA,
@@ -29,6 +30,10 @@ from kexue.corpora.sources import (
 )
 
 __all__ = [
+    "INEWS_CLEANING_RULES",
+    "InewsArticle",
+    "InewsArticles",
+    "inews_articles",
     "DEFAULT_MAX_LINE_CHARS",
     "EMBEDDED_CORPORA",
     "ENCODING_ERRORS",
@@ -36,13 +41,10 @@ __all__ = [
     "Corpus",
     "InewsSplit",
     "ReadStats",
-    "SafeUnpickler",
     "Source",
     "UnsafePickleError",
     "load_inews",
     "open_corpus",
     "resolve_source",
-    "safe_load",
-    "split_overlong",
     "strip_pos_tags",
 ]

@@ -145,3 +145,179 @@ def load_inews(split: str = "train") -> InewsSplit:
             raise ValueError(f"{path}: {name} must hold {kind.__name__} values; "
                              f"found {type(bad).__name__}")
     return InewsSplit(titles=titles, contents=contents, labels=labels)
+
+
+# --- cleaning and cross-split deduplication ------------------------------------------------
+
+#: the rules of :func:`inews_articles`, in the order of its report.
+INEWS_CLEANING_RULES = (
+    "empty_content",
+    "empty_title",
+    "title_prefix_stripped",
+    "content_is_title",
+    "site_suffix_removed",
+    "short_title_prefix_stripped",
+    "underscore_kept",
+    "truncated_title",
+    "duplicate_of_train",
+)
+#: fewest characters that must remain before the first ``_`` for the suffix to be cut.
+MIN_TITLE_HEAD = 4
+_TRUNCATION_MARKS = ("…", "...")
+
+
+@dataclass(frozen=True)
+class InewsArticle:
+    """One iNews article after cleaning.
+
+    Attributes:
+        index: position of the article in the shipped split (0-based).
+        title: the title (site suffix removed when cleaning).
+        content: the content, with the shipped literal ``\\n`` marks turned into line breaks
+            (and, when cleaning, without a leading copy of its own title).
+        label: the shipped sentiment label (0, 1 or 2).
+        truncated: the title ends in ``…`` or ``...`` (cut short at the source).
+    """
+
+    index: int
+    title: str
+    content: str
+    label: int
+    truncated: bool
+
+
+@dataclass
+class InewsArticles:
+    """The articles of one iNews split and what cleaning did to them.
+
+    Attributes:
+        split: ``"train"``, ``"dev"`` or ``"test"``.
+        articles: the kept articles, in shipped order.
+        report: counts over the shipped split, one per rule of
+            :data:`INEWS_CLEANING_RULES` (an article may count under several rules), plus
+            ``"shipped"`` and ``"kept"``.
+    """
+
+    split: str
+    articles: list[InewsArticle]
+    report: dict[str, int]
+
+    def __len__(self) -> int:
+        return len(self.articles)
+
+    def summary(self) -> str:
+        """One line per count, e.g. ``"inews:dev  shipped 999, kept 958"`` first."""
+        head = (f"inews:{self.split}  shipped {self.report['shipped']:,}, "
+                f"kept {self.report['kept']:,}")
+        lines = [head] + [f"  {rule.replace('_', ' ')}: {self.report[rule]:,}"
+                          for rule in INEWS_CLEANING_RULES]
+        return "\n".join(lines)
+
+
+def clean_inews_title(title: str) -> tuple[str, bool]:
+    """Cut a site name or search tag after the first ``_`` when >= 4 characters remain.
+
+    Returns:
+        ``(title, cut)``: the (possibly shortened) title and whether it was cut.
+
+    Example:
+        >>> clean_inews_title("新款车型上市_搜狐汽车_搜狐网")
+        ('新款车型上市', True)
+        >>> clean_inews_title("天气_预报")
+        ('天气_预报', False)
+    """
+    head, sep, _ = title.partition("_")
+    if sep and len(head.strip()) >= MIN_TITLE_HEAD:
+        return head.strip(), True
+    return title, False
+
+
+def inews_articles(split: str, *, clean: bool = True,
+                   deduplicate: bool = True) -> InewsArticles:
+    """Load one iNews split as articles, cleaned and deduplicated against training.
+
+    Rules (each counted in ``report`` over the shipped split, see
+    ``reference/04-bidirectional-seq2seq.md``):
+
+    - ``empty_content``: the content is blank: the article is skipped (always).
+    - ``empty_title``: the title is blank: the article is skipped (always).
+    - ``title_prefix_stripped``: the content begins with its own (non-blank) title: the
+      prefix is removed, or a title generator would learn to copy;
+      ``content_is_title`` counts those left with nothing else, which are skipped.
+    - ``site_suffix_removed``: the title holds ``_`` (``…_搜狐汽车_搜狐网``, ``…_百度贴吧``)
+      and at least 4 characters precede the first one: the title becomes that text;
+      ``underscore_kept`` counts titles with ``_`` too short to cut;
+      ``short_title_prefix_stripped`` counts contents that begin with the shortened title
+      (that prefix is removed too; skipped if nothing else is left).
+    - ``truncated_title``: the (cleaned) title ends in ``…`` or ``...``; such articles are
+      kept and flagged (:attr:`InewsArticle.truncated`).
+    - ``duplicate_of_train``: a dev or test article whose shipped content (non-blank) or
+      title equals one of a training article: removed when ``deduplicate`` (always 0 for
+      ``train``).
+
+    Literal ``\\n`` paragraph marks always become line breaks.
+
+    Args:
+        split: ``"train"``, ``"dev"`` or ``"test"``.
+        clean: apply the prefix and suffix rules (counts are reported either way).
+        deduplicate: drop dev/test articles that repeat a training article.
+
+    Returns:
+        An :class:`InewsArticles`.
+
+    Example:
+        >>> dev = inews_articles("dev")
+        >>> dev.report["empty_content"], dev.report["duplicate_of_train"], len(dev)
+        (5, 37, 929)
+    """
+    if not isinstance(split, str):
+        raise TypeError(f"`split` must be a string; received {split!r}")
+    if split not in INEWS_SPLITS:
+        raise ValueError(f"`split` must be one of {', '.join(INEWS_SPLITS)}; received {split!r}")
+    for name, value in (("clean", clean), ("deduplicate", deduplicate)):
+        if not isinstance(value, bool):
+            raise TypeError(f"`{name}` must be a boolean; received {value!r}")
+    shipped = load_inews(split)
+    report = dict.fromkeys(("shipped", "kept", *INEWS_CLEANING_RULES), 0)
+    report["shipped"] = len(shipped)
+    train_contents: set[str] = set()
+    train_titles: set[str] = set()
+    if split != "train":
+        train = load_inews("train")
+        train_contents = {c for c in train.contents if c.strip()}
+        train_titles = set(train.titles)
+    articles = []
+    for index, (title, content, label) in enumerate(
+            zip(shipped.titles, shipped.contents, shipped.labels, strict=True)):
+        empty = not content.strip()
+        duplicate = content in train_contents or title in train_titles
+        blank_title = not title.strip()
+        prefixed = not blank_title and not empty and content.startswith(title)
+        cleaned_title, cut = clean_inews_title(title)
+        content_is_title = prefixed and not content[len(title):].replace("\\n", "").strip()
+        report["content_is_title"] += content_is_title
+        report["empty_content"] += empty
+        report["empty_title"] += blank_title
+        report["duplicate_of_train"] += duplicate
+        report["title_prefix_stripped"] += prefixed
+        report["site_suffix_removed"] += cut
+        report["underscore_kept"] += "_" in title and not cut
+        truncated = (cleaned_title if clean else title).rstrip().endswith(_TRUNCATION_MARKS)
+        report["truncated_title"] += truncated
+        if clean:
+            if prefixed:
+                content = content[len(title):]
+            elif cut and not empty and content.startswith(cleaned_title):
+                report["short_title_prefix_stripped"] += 1
+                content = content[len(cleaned_title):]
+                content_is_title = not content.replace("\\n", "").strip()
+            title = cleaned_title
+            content = content.replace("\\n", "\n").strip()
+        else:
+            content = content.replace("\\n", "\n")
+        if empty or blank_title or (deduplicate and duplicate) or (clean and content_is_title):
+            continue
+        articles.append(InewsArticle(index=index, title=title, content=content,
+                                     label=label, truncated=truncated))
+    report["kept"] = len(articles)
+    return InewsArticles(split=split, articles=articles, report=report)

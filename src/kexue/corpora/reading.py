@@ -12,6 +12,10 @@ Whitespace and those marks never occur inside a jieba, rjieba, char or regex tok
 first two kinds of cut change no token; only the last can cut one (it is counted in
 :attr:`ReadStats.hard_splits`).
 
+Corrupt or truncated compressed files (``.gz``, ``.xz``, ``.bz2``) raise :class:`ValueError`
+naming the file and what is wrong with it (:func:`read_checked`), whatever the
+decompressor raised.
+
 Invalid UTF-8 follows ``encoding_errors``: ``"replace"`` (default) decodes the line with
 U+FFFD replacement characters, ``"skip-line"`` drops the line, ``"strict"`` raises
 :class:`ValueError` naming the file and line. Affected lines are counted per file.
@@ -19,10 +23,16 @@ U+FFFD replacement characters, ``"skip-line"`` drops the line, ``"strict"`` rais
 
 from __future__ import annotations
 
+import gzip
+import lzma
+import os
 import re
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO
+
+from kexue._validation import check_choice, check_int
 
 #: how invalid UTF-8 is handled.
 ENCODING_ERRORS = ("strict", "replace", "skip-line")
@@ -59,18 +69,12 @@ class ReadStats:
 
 def check_encoding_errors(encoding_errors: str) -> str:
     """Validate an ``encoding_errors`` value and return it."""
-    if encoding_errors not in ENCODING_ERRORS:
-        raise ValueError(f"encoding_errors must be one of {', '.join(ENCODING_ERRORS)}; "
-                         f"got {encoding_errors!r}")
-    return encoding_errors
+    return check_choice(encoding_errors, "encoding_errors", ENCODING_ERRORS)
 
 
 def check_max_line_chars(max_line_chars: int) -> int:
     """Validate a ``max_line_chars`` value and return it."""
-    if isinstance(max_line_chars, bool) or not isinstance(max_line_chars, int) \
-            or max_line_chars < 16:
-        raise ValueError(f"max_line_chars must be an integer >= 16; got {max_line_chars!r}")
-    return max_line_chars
+    return check_int(max_line_chars, "max_line_chars", minimum=16)
 
 
 def split_overlong(text: str, max_line_chars: int, stats: ReadStats | None = None) -> list[str]:
@@ -148,6 +152,39 @@ def repair_invalid_utf8(text: str, name: str, lineno: int, encoding_errors: str)
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
+#: what the decompressors raise on corrupt or truncated input (gzip.BadGzipFile and the
+#: bz2 module's "Invalid data stream" are OSErrors).
+_CORRUPT = (EOFError, OSError, lzma.LZMAError, zlib.error, gzip.BadGzipFile)
+_CONTAINERS = {".gz": "gzip", ".xz": "xz", ".bz2": "bzip2"}
+
+
+def corrupt_container(name: str, exc: BaseException) -> ValueError:
+    """A ValueError naming the file ``name`` and what is wrong with its compressed data.
+
+    Example:
+        >>> print(corrupt_container("a.txt.gz", EOFError("ended")))
+        a.txt.gz: truncated gzip file: the compressed data ends early (ended)
+    """
+    kind = _CONTAINERS.get(os.path.splitext(name)[1].lower())
+    detail = str(exc) or type(exc).__name__
+    if kind is None:
+        return ValueError(f"{name}: cannot be read ({detail})")
+    if isinstance(exc, EOFError):
+        return ValueError(f"{name}: truncated {kind} file: the compressed data ends early "
+                          f"({detail})")
+    return ValueError(f"{name}: not a valid {kind} file: corrupt or not {kind} data ({detail})")
+
+
+def read_checked(handle: IO[str], name: str, size: int = -1, *, line: bool = True) -> str:
+    """``handle.readline(size)`` (or ``handle.read(size)`` with ``line=False``), turning
+    what a decompressor raises on corrupt or truncated data into :func:`corrupt_container`.
+    """
+    try:
+        return handle.readline(size) if line else handle.read(size)
+    except _CORRUPT as exc:
+        raise corrupt_container(name, exc) from None
+
+
 def physical_lines(handle: IO[str], name: str, stats: ReadStats, *, encoding_errors: str,
                    max_line_chars: int) -> Iterator[tuple[int, str]]:
     """Yield ``(line_number, piece)`` from a text handle opened with ``surrogateescape``.
@@ -163,7 +200,7 @@ def physical_lines(handle: IO[str], name: str, stats: ReadStats, *, encoding_err
     pieces_out = 0
     bad = False
     while True:
-        chunk = handle.readline(max_line_chars)
+        chunk = read_checked(handle, name, max_line_chars)
         eof = not chunk
         if eof and not pending and not pieces_out:
             return

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from kexue._validation import check_str
 from kexue.corpora.inews import INEWS_SPLITS, load_inews
 from kexue.corpora.reading import (
     DEFAULT_MAX_LINE_CHARS,
@@ -26,6 +27,7 @@ from kexue.corpora.reading import (
     check_max_line_chars,
     has_invalid_utf8,
     physical_lines,
+    read_checked,
     repair_invalid_utf8,
     text_lines,
 )
@@ -180,7 +182,7 @@ class TextFileSource(Source):
 
     def documents(self) -> Iterator[str]:
         with _open_text(self.path) as handle:
-            text = handle.read()
+            text = read_checked(handle, str(self.path), line=False)
         yield text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
     def lines(self, stats: ReadStats, *, encoding_errors: str = "replace",
@@ -193,6 +195,40 @@ class TextFileSource(Source):
                 stats.lines += 1
                 stats.characters += len(piece)
                 yield piece
+
+
+class StdinSource(Source):
+    """Standard input (``-``) as one text document, read once by this process (it cannot be
+    shared out to workers or read twice)."""
+
+    name = "<stdin>"
+
+    def _stream(self) -> IO[str]:
+        import sys
+
+        return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", errors="surrogateescape")
+
+    def documents(self) -> Iterator[str]:
+        stream = self._stream()
+        try:
+            text = read_checked(stream, self.name, line=False)
+        finally:
+            stream.detach()
+        yield text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+    def lines(self, stats: ReadStats, *, encoding_errors: str = "replace",
+              max_line_chars: int = DEFAULT_MAX_LINE_CHARS) -> Iterator[str]:
+        stats.documents += 1
+        stream = self._stream()
+        try:
+            for _, piece in physical_lines(stream, self.name, stats,
+                                           encoding_errors=encoding_errors,
+                                           max_line_chars=max_line_chars):
+                stats.lines += 1
+                stats.characters += len(piece)
+                yield piece
+        finally:
+            stream.detach()
 
 
 @dataclass
@@ -215,7 +251,8 @@ class JsonlFileSource(Source):
     def _records(self, stats: ReadStats, encoding_errors: str) -> Iterator[str]:
         keys = self.field.split(".")
         with _open_text(self.path) as handle:
-            for lineno, raw in enumerate(handle, start=1):
+            raws = iter(lambda: read_checked(handle, str(self.path)), "")
+            for lineno, raw in enumerate(raws, start=1):
                 if not raw.strip():
                     continue
                 if has_invalid_utf8(raw):
@@ -271,8 +308,9 @@ def resolve_source(spec: str | os.PathLike, *, field: str = "text") -> list[Sour
 
     Args:
         spec: an existing file or folder, or an embedded corpus name (``inews``,
-            ``inews:train``, ``peoples-daily``, ``reviews``, ``embedded``). An existing
-            path wins over a corpus of the same name.
+            ``inews:train``, ``peoples-daily``, ``reviews``, ``embedded``), or ``-`` for
+            standard input. An existing path wins over a corpus of the same name; a folder
+            without any text file is a ValueError.
         field: the JSONL field holding the text.
 
     Raises:
@@ -283,9 +321,16 @@ def resolve_source(spec: str | os.PathLike, *, field: str = "text") -> list[Sour
         >>> [s.name for s in resolve_source("embedded")]
         ['inews', 'peoples-daily', 'reviews:neg', 'reviews:pos']
     """
+    if str(spec) == "-":
+        return [StdinSource()]
     path = Path(spec)
     if path.is_dir():
-        return [_file_source(p, field) for p in _walk(path)]
+        found = _walk(path)
+        if not found:
+            raise ValueError(f"source {str(spec)!r}: the folder holds no "
+                             f"{' or '.join(FOLDER_SUFFIXES)} files (optionally .gz, .bz2 or "
+                             ".xz), so there is nothing to read")
+        return [_file_source(p, field) for p in found]
     if path.is_file():
         return [_file_source(path, field)]
     name = str(spec)
@@ -359,9 +404,11 @@ def open_corpus(specs: str | os.PathLike | Sequence[str | os.PathLike] | Iterabl
         specs = [specs]
     specs = list(specs)
     if not specs:
-        raise ValueError("sources must name at least one file, folder or corpus; got none")
-    if not isinstance(field, str) or not field or any(not k for k in field.split(".")):
-        raise ValueError(f"field must be a non-empty (dotted) key; got {field!r}")
+        raise ValueError("`sources` must name at least one file, folder or corpus; received "
+                         "none")
+    check_str(field, "field")
+    if any(not key for key in field.split(".")):
+        raise ValueError(f"`field` must be a non-empty (dotted) key; received {field!r}")
     check_encoding_errors(encoding_errors)
     check_max_line_chars(max_line_chars)
     sources: list[Source] = []

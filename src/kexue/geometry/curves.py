@@ -25,6 +25,8 @@ from typing import NamedTuple
 import numpy as np
 from scipy.special import ellipe, ellipeinc
 
+from kexue._validation import check_callable, check_float, check_int
+
 _GL8_X, _GL8_W = np.polynomial.legendre.leggauss(8)
 _STENCIL = (-2.0, -1.0, 0.0, 1.0, 2.0)
 
@@ -70,14 +72,9 @@ def unit_tangent(u: np.ndarray, h: np.ndarray, du: np.ndarray, dh: np.ndarray) -
 
 
 def check_positive(name: str, value: float) -> float:
-    """Return ``value`` as a float, or raise ValueError naming ``name`` unless finite and > 0."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}") from None
-    if not math.isfinite(number) or number <= 0:
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return number
+    """Return ``value`` as a float; TypeError unless a real number (bool, str and complex are
+    not), ValueError naming ``name`` unless finite and > 0."""
+    return check_float(value, name, minimum=0.0, include_min=False)
 
 
 class QuarterCurve:
@@ -114,6 +111,35 @@ class QuarterCurve:
     def describe(self) -> dict:
         """A JSON-ready description of the curve."""
         return {"kind": self.name, "perimeter": self.perimeter}
+
+    def scaled(self, factor: float) -> QuarterCurve:
+        """The same curve with every length multiplied by ``factor`` (> 0).
+
+        With a power of two for ``factor`` the scaling is exact; :class:`GluedSolid` uses
+        it to compute at unit scale whatever the curves' size.
+        """
+        return _ScaledCurve(self, factor)
+
+
+class _ScaledCurve(QuarterCurve):
+    """``base`` with every length multiplied by ``factor`` (evaluated through ``base``)."""
+
+    def __init__(self, base: QuarterCurve, factor: float) -> None:
+        self.base = base
+        self.factor = float(factor)
+        self.name = base.name
+        self.length = base.length * self.factor
+        self.breaks = tuple(b * self.factor for b in base.breaks)
+
+    def evaluate(self, s: np.ndarray) -> CurvePoints:
+        p = self.base.evaluate(np.asarray(s, dtype=float) / self.factor)
+        return p._replace(u=p.u * self.factor, h=p.h * self.factor)
+
+    def sample_arcs(self, n: int) -> np.ndarray:
+        return self.base.sample_arcs(n) * self.factor
+
+    def describe(self) -> dict:
+        return {**self.base.describe(), "perimeter": self.perimeter}
 
 
 class EllipseCurve(QuarterCurve):
@@ -215,6 +241,9 @@ class EllipseCurve(QuarterCurve):
         return {"kind": "ellipse", "along": self.along, "across": self.across,
                 "perimeter": self.perimeter}
 
+    def scaled(self, factor: float) -> EllipseCurve:
+        return EllipseCurve(self.along * factor, self.across * factor)
+
 
 class StadiumCurve(QuarterCurve):
     """Quarter of a stadium: two half-discs of ``radius`` joined by sides of length ``straight``.
@@ -235,10 +264,7 @@ class StadiumCurve(QuarterCurve):
 
     def __init__(self, radius: float, straight: float, straight_along: bool = True) -> None:
         self.radius = check_positive("radius", radius)
-        straight = float(straight)
-        if not math.isfinite(straight) or straight < 0:
-            raise ValueError(f"straight must be a finite number >= 0, got {straight!r}")
-        self.straight = straight
+        self.straight = check_float(straight, "straight", minimum=0.0)
         self.straight_along = bool(straight_along)
         self._arc = math.pi * self.radius / 2
         self.length = self._arc + self.straight / 2
@@ -277,6 +303,9 @@ class StadiumCurve(QuarterCurve):
         return {"kind": "stadium", "radius": self.radius, "straight": self.straight,
                 "straight_along": self.straight_along, "perimeter": self.perimeter}
 
+    def scaled(self, factor: float) -> StadiumCurve:
+        return StadiumCurve(self.radius * factor, self.straight * factor, self.straight_along)
+
 
 class ParametricCurve(QuarterCurve):
     """A quarter curve given by a function of a parameter ``tau`` in ``[0, 1]``.
@@ -307,16 +336,15 @@ class ParametricCurve(QuarterCurve):
                  derivative: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None,
                  breaks: tuple[float, ...] = (), samples: int = 1024,
                  name: str = "parametric") -> None:
-        if not callable(point):
-            raise ValueError(f"point must be a callable tau -> (u, h), got {point!r}")
+        check_callable(point, "point")
+        check_callable(derivative, "derivative", allow_none=True)
         self._point = point
         self._derivative = derivative
         self.name = name
         cuts = sorted(float(b) for b in breaks)
         if any(not (0.0 < b < 1.0) for b in cuts):
-            raise ValueError(f"breaks must lie strictly inside (0, 1), got {list(breaks)}")
-        if int(samples) < 16:
-            raise ValueError(f"samples must be >= 16, got {samples}")
+            raise ValueError(f"`breaks` must lie strictly inside (0, 1); received {list(breaks)}")
+        samples = check_int(samples, "samples", minimum=16)
         pieces = [0.0, *cuts, 1.0]
         self._pieces = np.array(pieces)
         per_piece = max(4, int(samples) // len(pieces[:-1]))

@@ -11,12 +11,14 @@ ordered counter-clockwise seen from outside, so normals point outwards.
 
 from __future__ import annotations
 
+import math
 import os
 from typing import NamedTuple
 
 import numpy as np
 
 from kexue._io import atomic_write
+from kexue._validation import check_int, check_positive_int
 from kexue.geometry.solid import GluedSolid
 
 
@@ -26,25 +28,48 @@ class Mesh(NamedTuple):
     vertices: np.ndarray
     faces: np.ndarray
 
+    def _unit_triangles(self) -> tuple[np.ndarray, int]:
+        """Triangle corners scaled by a power of two to at most 1 in size, and that power:
+        cross products of any mesh's edges then neither over- nor underflow."""
+        largest = float(np.max(np.abs(self.vertices))) if len(self.vertices) else 0.0
+        exponent = math.frexp(largest)[1] if largest > 0 and math.isfinite(largest) else 0
+        return np.ldexp(self.vertices, -exponent)[self.faces], exponent
+
     @property
     def normals(self) -> np.ndarray:
         """Unit outward normals of the triangles."""
-        v = self.vertices[self.faces]
+        v, _ = self._unit_triangles()
         cross = np.cross(v[:, 1] - v[:, 0], v[:, 2] - v[:, 0])
         return cross / np.linalg.norm(cross, axis=1, keepdims=True)
 
     @property
     def volume(self) -> float:
-        """Enclosed volume by the divergence theorem (positive for outward normals)."""
-        v = self.vertices[self.faces]
-        return float(np.sum(np.einsum("ij,ij->i", v[:, 0], np.cross(v[:, 1], v[:, 2]))) / 6.0)
+        """Enclosed volume by the divergence theorem (positive for outward normals; inf
+        when it exceeds the largest double)."""
+        v, exponent = self._unit_triangles()
+        unit = float(np.sum(np.einsum("ij,ij->i", v[:, 0], np.cross(v[:, 1], v[:, 2])))) / 6.0
+        return _ldexp(unit, 3 * exponent)
 
     @property
     def area(self) -> float:
-        """Total surface area of the triangles."""
-        v = self.vertices[self.faces]
-        return float(np.sum(np.linalg.norm(np.cross(v[:, 1] - v[:, 0], v[:, 2] - v[:, 0]),
-                                           axis=1)) / 2.0)
+        """Total surface area of the triangles (inf when it exceeds the largest double)."""
+        v, exponent = self._unit_triangles()
+        unit = float(np.sum(np.linalg.norm(np.cross(v[:, 1] - v[:, 0], v[:, 2] - v[:, 0]),
+                                           axis=1))) / 2.0
+        return _ldexp(unit, 2 * exponent)
+
+
+def _ldexp(value: float, exponent: int) -> float:
+    try:
+        return math.ldexp(value, exponent)
+    except OverflowError:
+        return math.copysign(math.inf, value)
+
+
+#: binary STL stores float32: the largest coordinate it holds, and the smallest solid size
+#: whose coordinates keep float32's full 24-bit precision (normal numbers down to size/2^24).
+STL_LARGEST = float(np.finfo(np.float32).max)
+STL_SMALLEST_SIZE = float(np.finfo(np.float32).tiny / np.finfo(np.float32).eps)
 
 
 def solid_mesh(solid: GluedSolid, sections: int = 96, per_side: int = 16) -> Mesh:
@@ -64,10 +89,8 @@ def solid_mesh(solid: GluedSolid, sections: int = 96, per_side: int = 16) -> Mes
         >>> round(mesh.volume, 2)
         3.16
     """
-    if int(sections) < 2:
-        raise ValueError(f"sections must be >= 2, got {sections}")
-    if int(per_side) < 1:
-        raise ValueError(f"per_side must be >= 1, got {per_side}")
+    sections = check_int(sections, "sections", minimum=2)
+    per_side = check_positive_int(per_side, "per_side")
     measures = solid.measures()
     if not measures.gluable:
         raise ValueError("the sheets cannot be glued: there is no solid to mesh")
@@ -121,6 +144,26 @@ def solid_mesh(solid: GluedSolid, sections: int = 96, per_side: int = 16) -> Mes
     return Mesh(np.concatenate(vertices), faces[keep])
 
 
+def check_stl_size(size: float) -> None:
+    """Raise ValueError naming the bound unless a solid whose largest coordinate is ``size``
+    fits binary STL's float32 coordinates at full precision.
+
+    Example:
+        >>> check_stl_size(2.0)
+        >>> check_stl_size(1e100)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: binary STL holds float32 coordinates, at most 3.4e+38; ...
+    """
+    if not size <= STL_LARGEST:
+        raise ValueError(f"binary STL holds float32 coordinates, at most {STL_LARGEST:.3g}; "
+                         f"this solid reaches {size:.3g} (write OBJ, a text format, instead)")
+    if size < STL_SMALLEST_SIZE:
+        raise ValueError(f"binary STL holds float32 coordinates, which keep their precision "
+                         f"for solids of size >= {STL_SMALLEST_SIZE:.3g}; this solid's size is "
+                         f"{size:.3g} (write OBJ, a text format, instead)")
+
+
 def write_obj(mesh: Mesh, path: str | os.PathLike, comment: str = "") -> None:
     """Write ``mesh`` as a Wavefront OBJ text file (1-based faces, atomically).
 
@@ -142,6 +185,9 @@ def write_obj(mesh: Mesh, path: str | os.PathLike, comment: str = "") -> None:
 def write_stl(mesh: Mesh, path: str | os.PathLike, header: str = "kexue two-sheet solid") -> None:
     """Write ``mesh`` as a binary STL file (float32 normals and vertices, atomically).
 
+    Raises ValueError naming the bound when a coordinate lies beyond float32's range
+    (:data:`STL_LARGEST`) or the solid is too small for float32 (:data:`STL_SMALLEST_SIZE`).
+
     Example:
         >>> import tempfile, pathlib
         >>> from kexue.geometry.solid import two_ellipse_solid
@@ -151,6 +197,7 @@ def write_stl(mesh: Mesh, path: str | os.PathLike, header: str = "kexue two-shee
         >>> target.stat().st_size == 84 + 50 * len(mesh.faces)
         True
     """
+    check_stl_size(float(np.max(np.abs(mesh.vertices))) if len(mesh.vertices) else 0.0)
     record = np.dtype([("normal", "<f4", 3), ("vertices", "<f4", (3, 3)), ("attr", "<u2")])
     data = np.zeros(len(mesh.faces), dtype=record)
     data["normal"] = mesh.normals

@@ -7,6 +7,7 @@ import os
 import numpy as np
 
 from kexue._io import atomic_write
+from kexue._validation import check_positive_int
 from kexue.geometry.solid import GluedSolid
 
 
@@ -36,15 +37,16 @@ def render_png(solid: GluedSolid, path: str | os.PathLike, rulings: int = 24,
     from matplotlib.figure import Figure
     from mpl_toolkits.mplot3d.art3d import Line3DCollection
 
-    if int(rulings) < 1:
-        raise ValueError(f"rulings must be >= 1, got {rulings}")
+    rulings = check_positive_int(rulings, "rulings")
     measures = solid.measures()
     if not measures.gluable:
         raise ValueError("the sheets cannot be glued: there is no solid to draw")
-    seam = solid.seam(256)
+    # Drawn at unit scale (the axes say the unit), so any size draws alike.
+    unit = solid.unit
+    seam = unit.seam(256)
     x, y, z = seam.x, seam.y, seam.z
     # Rulings evenly spaced along the seam (each sheet's edge), as they would be on paper.
-    marks = solid.seam(arcs=np.linspace(0.0, solid.length, int(rulings) + 1))
+    marks = unit.seam(arcs=np.linspace(0.0, unit.length, int(rulings) + 1))
 
     figure = Figure(figsize=(7.0, 5.5))
     FigureCanvasAgg(figure)
@@ -76,9 +78,10 @@ def render_png(solid: GluedSolid, path: str | os.PathLike, rulings: int = 24,
     axes.set_ylim(-half, half)
     axes.set_zlim(-half, half)
     axes.set_box_aspect((max(length, 1e-3 * half), 2 * half, 2 * half))
-    axes.set_xlabel("x")
-    axes.set_ylabel("y")
-    axes.set_zlabel("z")
+    units = "" if solid.scale_exponent == 0 else f" (units of 2^{solid.scale_exponent})"
+    axes.set_xlabel("x" + units)
+    axes.set_ylabel("y" + units)
+    axes.set_zlabel("z" + units)
     axes.view_init(elev=22, azim=-58)
     axes.legend(loc="upper left", fontsize=8)
     if title is None:

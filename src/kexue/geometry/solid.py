@@ -24,11 +24,13 @@ Source: Su Jianlin, "思考:两个椭圆片能粘合成一个立体吗?", https:
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import asdict, dataclass
 from typing import NamedTuple
 
 import numpy as np
 
+from kexue._validation import describe
 from kexue.geometry.curves import CurvePoints, EllipseCurve, QuarterCurve, check_positive
 
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(16)
@@ -133,7 +135,7 @@ class GluedSolid:
     def __init__(self, first: QuarterCurve, second: QuarterCurve) -> None:
         for name, curve in (("first", first), ("second", second)):
             if not isinstance(curve, QuarterCurve):
-                raise ValueError(f"{name} must be a QuarterCurve, got {type(curve).__name__}")
+                raise TypeError(f"`{name}` must be a QuarterCurve; received {describe(curve)}")
         if not math.isclose(first.length, second.length, rel_tol=1e-9):
             raise ValueError(
                 "the two curves must have equal perimeters (to 1e-9 relative): first has "
@@ -141,21 +143,52 @@ class GluedSolid:
         self.first = first
         self.second = second
         self.length = first.length
+        if not math.isfinite(self.length) or self.length < sys.float_info.min:
+            raise ValueError(f"the quarter perimeter {self.length:.3g} is outside the range of "
+                             f"normal doubles [{sys.float_info.min:.3g}, "
+                             f"{sys.float_info.max:.3g}]")
+        # Everything is computed on the curves scaled by a power of two (exact) to a quarter
+        # perimeter in [1, 2), then scaled back: results do not depend on the units, and no
+        # product of lengths (areas, volumes) over- or underflows on the way.
+        self.scale_exponent = math.frexp(self.length)[1] - 1
+        if self.scale_exponent == 0:
+            self._one, self._two = first, second
+        else:
+            factor = math.ldexp(1.0, -self.scale_exponent)
+            self._one, self._two = first.scaled(factor), second.scaled(factor)
+        self._length = self._one.length
         self._measures: Measures | None = None
+
+    @property
+    def unit(self) -> GluedSolid:
+        """The same solid scaled by ``2 ** -scale_exponent`` (quarter perimeter in [1, 2))."""
+        if self.scale_exponent == 0:
+            return self
+        return GluedSolid(self._one, self._two)
+
+    def _up(self, values, power: int = 1):
+        """Scale unit-scale lengths (power 1), areas (2) or volumes (3) back (arrays too)."""
+        return np.ldexp(values, power * self.scale_exponent)
+
+    def _down(self, values):
+        return np.ldexp(np.asarray(values, dtype=float), -self.scale_exponent)
 
     # -- evaluation -----------------------------------------------------------------------
 
     def _sample(self, s: np.ndarray, r: np.ndarray) -> _Sample:
         """Both curves at seam positions given by ``s`` and ``r = l - s`` (both accurate)."""
-        one = self.first.evaluate(s)
-        two = self.second.evaluate(r)
+        one = self._one.evaluate(s)
+        two = self._two.evaluate(r)
         margin = _margin(one, two)
         return _Sample(s, r, one.h, two.h, one.du, two.du, margin)
 
     def margin(self, s: np.ndarray) -> np.ndarray:
         """The gluing margin ``1 - h1'(s)^2 - h2'(l - s)^2`` at arc lengths ``s``."""
-        s = np.clip(np.asarray(s, dtype=float), 0.0, self.length)
-        return self._sample(s, self.length - s).margin
+        return self._margin_unit(self._down(s))
+
+    def _margin_unit(self, s: np.ndarray) -> np.ndarray:
+        s = np.clip(np.asarray(s, dtype=float), 0.0, self._length)
+        return self._sample(s, self._length - s).margin
 
     def _quadrature(self) -> tuple[_Sample, np.ndarray]:
         """Nodes and weights on [0, l], graded geometrically towards both ends.
@@ -164,13 +197,13 @@ class GluedSolid:
         near ``s = l``) and split at the curves' breakpoints; 16-point Gauss-Legendre per
         panel. The grading resolves vertices whose radius of curvature is ~1e-12 of ``l``.
         """
-        ql = self.length
+        ql = self._length
         half = ql / 2
         left = {half, *(half * 2.0 ** -np.arange(1, _GRADING_LEVELS + 1))}
         right = set(left)
-        for b in self.first.breaks:
+        for b in self._one.breaks:
             (left if b < half else right).add(b if b < half else ql - b)
-        for b in self.second.breaks:
+        for b in self._two.breaks:
             (right if b < half else left).add(b if b < half else ql - b)
         pieces = []
         for edges, from_left in ((left, True), (right, False)):
@@ -188,13 +221,58 @@ class GluedSolid:
     # -- measures -------------------------------------------------------------------------
 
     def measures(self) -> Measures:
-        """Gluability margin, length, volume, area, bounding box and convexity (cached)."""
+        """Gluability margin, length, volume, area, bounding box and convexity (cached).
+
+        Computed at unit scale and scaled back, so every result is as precise as for
+        curves of size 1. Raises ValueError naming the bound when a length, area or volume
+        would overflow the largest double or underflow the smallest normal one.
+        """
         if self._measures is None:
-            self._measures = self._compute_measures()
+            self._measures = self._scaled_measures(self._compute_measures())
         return self._measures
 
+    def _scaled_measures(self, unit: Measures) -> Measures:
+        if self.scale_exponent == 0:
+            return unit
+
+        def up(value: float, power: int, what: str) -> float:
+            if value == 0:
+                return 0.0
+            exponent = math.log10(abs(value)) + power * self.scale_exponent * math.log10(2.0)
+            about = f"{10 ** (exponent - math.floor(exponent)):.2g}e{math.floor(exponent):+d}"
+            try:
+                result = math.ldexp(value, power * self.scale_exponent)
+            except OverflowError:
+                result = math.inf
+            if math.isinf(result):
+                raise ValueError(f"the solid's {what} would be about {about}, beyond "
+                                 f"the largest double ({sys.float_info.max:.3g}): the curves "
+                                 "are too large to measure in these units")
+            if abs(result) < sys.float_info.min:
+                raise ValueError(f"the solid's {what} would be about {about}, below "
+                                 f"the smallest normal double ({sys.float_info.min:.3g}): "
+                                 "the curves are too small to measure in these units")
+            return result
+
+        box = unit.bounding_box
+        return Measures(
+            gluable=unit.gluable, degenerate=unit.degenerate,
+            quarter_length=up(unit.quarter_length, 1, "quarter perimeter"),
+            margin_min=unit.margin_min,
+            margin_min_at=tuple(up(s, 1, "seam position") for s in unit.margin_min_at),
+            margin_max=unit.margin_max,
+            failure_intervals=tuple((up(a, 1, "seam position"), up(b, 1, "seam position"))
+                                    for a, b in unit.failure_intervals),
+            x_length=None if unit.x_length is None else up(unit.x_length, 1, "length x_l"),
+            volume=None if unit.volume is None else up(unit.volume, 3, "volume"),
+            surface_area=up(unit.surface_area, 2, "surface area"),
+            seam_length=up(unit.seam_length, 1, "seam length"),
+            bounding_box=None if box is None else tuple(
+                (up(lo, 1, "extent"), up(hi, 1, "extent")) for lo, hi in box),
+            convex=unit.convex)
+
     def _compute_measures(self) -> Measures:
-        ql = self.length
+        ql = self._length
         nodes, weights = self._quadrature()
         grid_s = np.concatenate([[0.0], np.linspace(0.0, ql, 2049)[1:-1], [ql]])
         grid = self._sample(grid_s, np.concatenate([[ql], ql - grid_s[1:-1], [0.0]]))
@@ -202,6 +280,9 @@ class GluedSolid:
         m_all = np.concatenate([grid.margin, nodes.margin])
         order = np.argsort(s_all, kind="stable")
         s_all, m_all = s_all[order], m_all[order]
+        if not np.all(np.isfinite(m_all)) or not np.all(np.isfinite(nodes.margin)):
+            raise ValueError("the gluing margin is not a finite number everywhere on the seam: "
+                             "the curves cannot be evaluated at this size or shape")
         margin_max = float(np.max(m_all))
         degenerate = float(np.max(np.abs(m_all))) <= MARGIN_TOLERANCE
         if degenerate:
@@ -220,8 +301,8 @@ class GluedSolid:
             np.maximum(nodes.margin, 0.0))
         x_length = float(np.sum(weights * slope))
         volume = 4.0 * float(np.sum(weights * nodes.h1 * nodes.h2 * slope))
-        half_y = float(self.first.evaluate(np.array([ql])).h[0])
-        half_z = float(self.second.evaluate(np.array([ql])).h[0])
+        half_y = float(self._one.evaluate(np.array([ql])).h[0])
+        half_z = float(self._two.evaluate(np.array([ql])).h[0])
         box = ((0.0, x_length), (-half_y, half_y), (-half_z, half_z))
         return Measures(gluable=True, x_length=x_length, volume=volume, surface_area=area,
                         bounding_box=box, convex=self._convex(degenerate), **common)
@@ -230,8 +311,8 @@ class GluedSolid:
                  degenerate: bool) -> tuple[float, tuple[float, ...]]:
         """Global minimum of the margin and every place it is attained (ends included)."""
         if degenerate:
-            return 0.0, (0.0, self.length)
-        candidates = [(float(m[0]), 0.0), (float(m[-1]), self.length)]
+            return 0.0, (0.0, self._length)
+        candidates = [(float(m[0]), 0.0), (float(m[-1]), self._length)]
         inner = np.nonzero((m[1:-1] <= m[:-2]) & (m[1:-1] <= m[2:]))[0] + 1
         # Refine the lowest few interior local minima of the sampled margin, all at once.
         inner = inner[np.argsort(m[inner])][:8]
@@ -248,11 +329,11 @@ class GluedSolid:
         # A flat minimum yields several candidates: keep the lowest of each cluster.
         groups: list[list[tuple[float, float]]] = []
         for where, value in attained:
-            if groups and where - groups[-1][-1][0] <= 1e-3 * self.length:
+            if groups and where - groups[-1][-1][0] <= 1e-3 * self._length:
                 groups[-1].append((where, value))
             else:
                 groups.append([(where, value)])
-        ends = (0.0, self.length)
+        ends = (0.0, self._length)
         return low, tuple(next((w for w, _ in g if w in ends), min(g, key=lambda c: c[1])[0])
                           for g in groups)
 
@@ -261,7 +342,7 @@ class GluedSolid:
         grid = np.linspace(0.0, 1.0, 33)
         for _ in range(9):
             points = lo[:, None] + (hi - lo)[:, None] * grid
-            values = self.margin(points.ravel()).reshape(points.shape)
+            values = self._margin_unit(points.ravel()).reshape(points.shape)
             best = np.argmin(values, axis=1)
             rows = np.arange(len(lo))
             lo = points[rows, np.maximum(best - 1, 0)]
@@ -270,14 +351,14 @@ class GluedSolid:
 
     def _root(self, left: float, right: float) -> float:
         """A zero of the margin between ``left`` and ``right`` by repeated 65-point zooming."""
-        f_left, f_right = (float(v) for v in self.margin(np.array([left, right])))
+        f_left, f_right = (float(v) for v in self._margin_unit(np.array([left, right])))
         if right <= left or f_left * f_right > 0:
             # Samples and re-evaluations may disagree in sign at rounding level.
             return left if abs(f_left) <= abs(f_right) else right
         sign = np.sign(f_left)
         for _ in range(9):
             points = np.linspace(left, right, 65)
-            values = self.margin(points)
+            values = self._margin_unit(points)
             k = int(np.argmax(np.sign(values) != sign))
             if values[k] == 0 or k == 0:
                 return float(points[k])
@@ -307,9 +388,9 @@ class GluedSolid:
             # blurs its sign over sqrt(1e-16 / max|margin|) l: a boundary that close to an
             # end is the end.
             scale = max(float(np.max(np.abs(m))), 1e-300)
-            snap = max(1e-7, 10 * math.sqrt(2.2e-16 / scale)) * self.length
+            snap = max(1e-7, 10 * math.sqrt(2.2e-16 / scale)) * self._length
             start = 0.0 if start <= snap else start
-            end = self.length if end >= self.length - snap else end
+            end = self._length if end >= self._length - snap else end
             intervals.append((float(start), float(end)))
         return tuple(intervals)
 
@@ -317,9 +398,9 @@ class GluedSolid:
         """Y(x) and Z(x) concave: dY/dx = h1'/x' falls and dZ/dx = -h2'/x' falls along s."""
         if degenerate:
             return True
-        s = np.linspace(0.0, self.length, 2049)[1:-1]
-        one = self.first.evaluate(s)
-        two = self.second.evaluate(self.length - s)
+        s = np.linspace(0.0, self._length, 2049)[1:-1]
+        one = self._one.evaluate(s)
+        two = self._two.evaluate(self._length - s)
         margin = _margin(one, two)
         # Where the margin is at rounding level (next to the ends, where the sections shrink
         # with a vertical tangent) the slopes are noise; concavity there is not in doubt.
@@ -343,12 +424,12 @@ class GluedSolid:
         ellipse angle) on the first half, sheet 2's on the second, plus the breakpoints."""
         if int(n) < 2:
             raise ValueError(f"n must be >= 2, got {n}")
-        ql = self.length
-        one = self.first.sample_arcs(int(n))
-        two = self.second.sample_arcs(int(n))
+        ql = self._length
+        one = self._one.sample_arcs(int(n))
+        two = self._two.sample_arcs(int(n))
         arcs = np.concatenate([one[one < ql / 2], [ql / 2], ql - two[two < ql / 2],
-                               list(self.first.breaks), [ql - b for b in self.second.breaks]])
-        return np.unique(np.clip(arcs, 0.0, ql))
+                               list(self._one.breaks), [ql - b for b in self._two.breaks]])
+        return self._up(np.unique(np.clip(arcs, 0.0, ql)))
 
     def seam(self, n: int = 64, arcs: np.ndarray | None = None) -> Seam:
         """The seam in the first octant, sampled at :meth:`seam_arcs` (or at ``arcs``).
@@ -356,13 +437,14 @@ class GluedSolid:
         ``x`` is integrated exactly between samples (Gauss-Legendre, graded towards the
         ends), so every sample lies on the true seam.
         """
-        ql = self.length
-        s = self.seam_arcs(n) if arcs is None else np.unique(np.clip(arcs, 0.0, ql))
+        ql = self._length
+        s = self._down(self.seam_arcs(n) if arcs is None else arcs)
+        s = np.unique(np.clip(s, 0.0, ql))
         if not self.measures().gluable:
             raise ValueError("the sheets cannot be glued (the margin is negative on "
                              f"{list(self.measures().failure_intervals)}): no seam exists")
         if self.measures().degenerate:
-            return Seam(s, np.zeros_like(s), *self._heights(s))
+            return Seam(self._up(s), np.zeros_like(s), *self._heights(s))
         # Each interval is integrated from the nearer end (so that l - s stays exact), with
         # 16 Gauss-Legendre nodes; the two end intervals are graded geometrically.
         lo, hi = s[:-1], s[1:]
@@ -392,12 +474,12 @@ class GluedSolid:
         pieces = np.sum(w * np.sqrt(np.maximum(sample.margin, 0.0)).reshape(w.shape), axis=1)
         increments = np.bincount(owner_all, weights=pieces, minlength=len(lo))
         x = np.concatenate([[0.0], np.cumsum(increments)])
-        return Seam(s, x, *self._heights(s))
+        return Seam(self._up(s), self._up(x), *self._heights(s))
 
     def _heights(self, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        y = self.first.evaluate(s).h
-        z = self.second.evaluate(self.length - s).h
-        return y, z
+        y = self._one.evaluate(s).h
+        z = self._two.evaluate(self._length - s).h
+        return self._up(y), self._up(z)
 
 
 def two_ellipse_solid(a: float, b: float, axis: str = "major") -> GluedSolid:
@@ -439,9 +521,12 @@ def normalise_axes(a: float, b: float) -> tuple[float, float, bool]:
     b = check_positive("b", b)
     swapped = a < b
     major, minor = (b, a) if swapped else (a, b)
-    if major / minor > 1e8:
-        raise ValueError(f"axis ratio must be at most 1e8, got a={a!r}, b={b!r} "
-                         f"(ratio {major / minor:.3g})")
+    if major > 1e8 * minor:
+        ratio = major / minor
+        raise ValueError(f"`a` = {a:g}, `b` = {b:g}: the axis ratio must be at most 1e8 "
+                         f"(got {ratio:.3g})" if math.isfinite(ratio) else
+                         f"`a` = {a:g}, `b` = {b:g}: the axis ratio must be at most 1e8 "
+                         "(got one beyond the largest double)")
     return major, minor, swapped
 
 
@@ -459,8 +544,11 @@ def ellipse_report(a: float, b: float) -> dict:
         (True, False)
     """
     major, minor, swapped = normalise_axes(a, b)
-    around_major = two_ellipse_solid(major, minor, "major").measures()
-    around_minor = two_ellipse_solid(major, minor, "minor").measures()
+    try:
+        around_major = two_ellipse_solid(major, minor, "major").measures()
+        around_minor = two_ellipse_solid(major, minor, "minor").measures()
+    except ValueError as exc:
+        raise ValueError(f"`a` = {major:g}, `b` = {minor:g}: {exc}") from None
     return {"a": major, "b": minor, "swapped": swapped,
             "perimeter": around_major.seam_length, "quarter_length": around_major.quarter_length,
             "area_closed_form": 2 * math.pi * major * minor,

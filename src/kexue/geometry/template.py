@@ -15,6 +15,7 @@ template.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from kexue._io import atomic_write
+from kexue._validation import check_choice, check_int, check_positive_int
 from kexue.geometry.curves import QuarterCurve, check_positive
 from kexue.geometry.solid import GluedSolid
 
@@ -37,8 +39,12 @@ def template_scale(solid: GluedSolid, size_mm: float) -> float:
         45.0
     """
     size_mm = check_positive("size_mm", size_mm)
-    extent = max(max(solid.first.extent), max(solid.second.extent))
-    return size_mm / (2.0 * extent)
+    unit = solid.unit
+    extent = max(max(unit.first.extent), max(unit.second.extent))
+    try:
+        return math.ldexp(size_mm / (2.0 * extent), -solid.scale_exponent)
+    except OverflowError:
+        return math.inf
 
 
 def _closed(curve: QuarterCurve, arcs: np.ndarray, quadrant: tuple[int, int]) -> tuple:
@@ -84,20 +90,21 @@ def write_template(solid: GluedSolid, path: str | os.PathLike | Sequence[str | o
     paths = [Path(p) for p in ([path] if isinstance(path, (str, os.PathLike)) else path)]
     for target in paths:
         if target.suffix.lower() not in (".svg", ".pdf", ".png"):
-            raise ValueError(f"template path must end in .svg or .pdf (or .png for a "
-                             f"preview), got {str(target)!r}")
-    if sheet not in (1, 2):
-        raise ValueError(f"sheet must be 1 or 2, got {sheet!r}")
-    if int(marks) < 2 or int(marks) % 2:
-        raise ValueError(f"marks must be an even number >= 2, got {marks!r}")
-    if int(rulings) < 1:
-        raise ValueError(f"rulings must be >= 1, got {rulings!r}")
+            raise ValueError(f"`path` must end in .svg or .pdf (or .png for a preview); "
+                             f"received {str(target)!r}")
+    sheet = check_choice(sheet, "sheet", (1, 2))
+    marks = check_int(marks, "marks", minimum=2)
+    if marks % 2:
+        raise ValueError(f"`marks` must be an even integer >= 2; received {marks}")
+    rulings = check_positive_int(rulings, "rulings")
     tab_mm = check_positive("tab_mm", tab_mm)
     if not solid.measures().gluable:
         raise ValueError("the sheets cannot be glued: no template to print")
-    scale = template_scale(solid, size_mm)
-    curve = solid.first if sheet == 1 else solid.second
-    ql = solid.length
+    # Drawn from the solid at unit scale (any size prints the same page).
+    unit = solid.unit
+    scale = template_scale(unit, size_mm)
+    curve = unit.first if sheet == 1 else unit.second
+    ql = unit.length
     along, across = curve.extent
     margin, text_mm = 10.0, 24.0
     # At least 200 mm wide so that the instructions fit on the page.
@@ -162,7 +169,8 @@ def write_template(solid: GluedSolid, path: str | os.PathLike | Sequence[str | o
         which = ("one of two identical sheets: print this page twice"
                  if solid.first.describe() == solid.second.describe()
                  else f"sheet {sheet} of 2 ({curve.name})")
-        title = f"{which}; scale {scale:.4g} mm per unit; print at 100 %, check the 50 mm bar"
+        title = (f"{which}; scale {template_scale(solid, size_mm):.4g} mm per unit; "
+                 "print at 100 %, check the 50 mm bar")
     lines = [title,
              "Cut along solid lines. Fold the grey tabs along the dotted edge. Do not crease: "
              "bend the sheet so the dashed blue rulings stay straight.",

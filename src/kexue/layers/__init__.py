@@ -8,6 +8,7 @@ from Keras layers, and every sequence operation respects the padding mask. See
 from kexue.layers.attention_pooling import AttentionPooling1D
 from kexue.layers.causal_cross_attention import CausalCrossAttention
 from kexue.layers.conditional_layer_normalization import ConditionalLayerNormalization
+from kexue.layers.copy_prior import CopyPrior
 from kexue.layers.dilated_gated_conv import DilatedGatedConv1D
 from kexue.layers.global_average_pooling import MaskedGlobalAveragePooling1D
 from kexue.layers.global_max_pooling import MaskedGlobalMaxPooling1D
@@ -32,6 +33,7 @@ __all__ = [
     "AttentionPooling1D",
     "CausalCrossAttention",
     "ConditionalLayerNormalization",
+    "CopyPrior",
     "DilatedGatedConv1D",
     "MaskedAdd",
     "MaskedConcatenate",

@@ -1,4 +1,9 @@
-"""Input validation shared by the layers: errors name the argument, expected and received."""
+"""Shape checks and mask conversion shared by the layers.
+
+Argument checks live in :mod:`kexue._validation`; single-input layers declare their rank with
+``keras.layers.InputSpec(ndim=...)``, as Keras' own layers do. What remains here is for the
+multi-input layers, whose inputs Keras' ``InputSpec`` cannot describe by position.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ def check_rank(shape: Any, rank: int, argument: str, layer: str, meaning: str) -
     shape = shape_tuple(shape)
     if len(shape) != rank:
         raise ValueError(
-            f"{layer}: `{argument}` expected a rank-{rank} tensor {meaning}, "
+            f"{layer}: `{argument}` must be a rank-{rank} tensor {meaning}; "
             f"received shape {shape}"
         )
     return shape
@@ -23,7 +28,7 @@ def check_rank(shape: Any, rank: int, argument: str, layer: str, meaning: str) -
 def check_last_dim(shape: tuple, argument: str, layer: str) -> int:
     if shape[-1] is None:
         raise ValueError(
-            f"{layer}: `{argument}` expected a known last (feature) dimension, "
+            f"{layer}: `{argument}` must have a known last (feature) dimension; "
             f"received shape {shape}"
         )
     return int(shape[-1])
@@ -36,12 +41,11 @@ def keras_mask(mask: Any) -> Any:
     """
     if mask is None:
         return None
-    import keras
     from keras import ops
 
-    mask = ops.convert_to_tensor(mask)
+    from kexue.layers.masking import _to_bool
+
+    mask = _to_bool(mask)
     if len(mask.shape) == 3 and mask.shape[-1] == 1:
         mask = ops.squeeze(mask, axis=-1)
-    if keras.backend.standardize_dtype(mask.dtype) != "bool":
-        mask = ops.not_equal(mask, 0)
     return mask

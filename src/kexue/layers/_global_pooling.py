@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 import keras
 
-from kexue.layers._checks import check_rank
+from kexue._validation import check_bool
 
 
 class _MaskedGlobalPooling1D(keras.layers.Layer):
@@ -20,11 +20,9 @@ class _MaskedGlobalPooling1D(keras.layers.Layer):
 
     def __init__(self, keepdims: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.keepdims = keepdims
+        self.keepdims = check_bool(keepdims, "keepdims")
         self.supports_masking = True
-
-    def build(self, input_shape: Any) -> None:
-        check_rank(input_shape, 3, "inputs", type(self).__name__, "(batch, steps, features)")
+        self.input_spec = keras.layers.InputSpec(ndim=3)
 
     def call(self, inputs: Any, mask: Any = None) -> Any:
         return type(self).reduce(inputs, mask, axis=1, keepdims=self.keepdims)

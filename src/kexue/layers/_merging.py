@@ -14,32 +14,32 @@ def check_merge_shapes(input_shape: Any, layer: str, same_features: bool) -> lis
     if not isinstance(input_shape, (list, tuple)) or not input_shape or not isinstance(
             input_shape[0], (list, tuple)) or len(input_shape) < 2:
         raise ValueError(
-            f"{layer}: `inputs` expected a list of at least 2 tensors, received shape "
+            f"{layer}: `inputs` must be a list of at least 2 tensors; received shape "
             f"{input_shape}"
         )
     shapes = [shape_tuple(s) for s in input_shape]
     for i, shape in enumerate(shapes):
         if len(shape) not in (2, 3):
             raise ValueError(
-                f"{layer}: `inputs[{i}]` expected rank 3 (batch, steps, features) or rank 2 "
-                f"(batch, features), received shape {shape}"
+                f"{layer}: `inputs[{i}]` must have rank 3 (batch, steps, features) or rank 2 "
+                f"(batch, features); received shape {shape}"
             )
     sequences = [s for s in shapes if len(s) == 3]
     if not sequences:
         raise ValueError(
-            f"{layer}: `inputs` expected at least one rank-3 (batch, steps, features) tensor, "
+            f"{layer}: `inputs` must hold at least one rank-3 (batch, steps, features) tensor; "
             f"received shapes {shapes}"
         )
     steps = {s[1] for s in sequences if s[1] is not None}
     if len(steps) > 1:
         raise ValueError(
-            f"{layer}: `inputs` expected sequences of one length, received shapes {shapes}"
+            f"{layer}: `inputs` must be sequences of one length; received shapes {shapes}"
         )
     if same_features:
         features = {s[-1] for s in shapes if s[-1] is not None}
         if len(features) > 1:
             raise ValueError(
-                f"{layer}: `inputs` expected equal feature dimensions, received shapes "
+                f"{layer}: `inputs` must have equal feature dimensions; received shapes "
                 f"{shapes}"
             )
     return shapes
@@ -63,7 +63,7 @@ def combined_mask(inputs: list, mask: Any) -> Any:
         return keras_mask(mask)
     if len(mask) != len(inputs):
         raise ValueError(
-            f"`mask`: expected a list of {len(inputs)} masks (one per input), received "
+            f"`mask` must be a list of {len(inputs)} masks (one per input); received "
             f"{len(mask)}"
         )
     result = None

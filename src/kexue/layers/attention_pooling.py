@@ -7,7 +7,8 @@ from typing import Any
 import keras
 from keras import ops
 
-from kexue.layers._checks import check_last_dim, check_rank
+from kexue._validation import check_positive_int
+from kexue.layers._checks import check_last_dim, shape_tuple
 from kexue.layers.masking import masked_softmax, sequence_masking
 
 
@@ -28,7 +29,7 @@ class AttentionPooling1D(keras.layers.Layer):
     Call arguments:
         inputs: ``(batch, steps, features)``.
         mask: optional ``(batch, steps)`` mask (implicit from Keras or explicit).
-        return_attention: also return the ``(batch, steps)`` weights.
+        return_attention_scores: also return the ``(batch, steps)`` weights.
 
     Output: ``(batch, features)``; no mask.
 
@@ -43,17 +44,15 @@ class AttentionPooling1D(keras.layers.Layer):
     def __init__(self, units: int | None = None, kernel_initializer: Any = "glorot_uniform",
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if units is not None and int(units) < 1:
-            raise ValueError(f"`units`: expected a positive integer or None, received {units}")
-        self.units = units
+        self.units = check_positive_int(units, "units", allow_none=True)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.supports_masking = True
+        self.input_spec = keras.layers.InputSpec(ndim=3)
         self.score = keras.layers.Dense(1, use_bias=False, name="score", dtype=self.dtype_policy,
                                         kernel_initializer=self.kernel_initializer)
 
     def build(self, input_shape: Any) -> None:
-        shape = check_rank(input_shape, 3, "inputs", type(self).__name__,
-                           "(batch, steps, features)")
+        shape = shape_tuple(input_shape)
         features = check_last_dim(shape, "inputs", type(self).__name__)
         self.hidden = keras.layers.Dense(self.units or features, activation="tanh",
                                          name="hidden", dtype=self.dtype_policy,
@@ -61,12 +60,12 @@ class AttentionPooling1D(keras.layers.Layer):
         self.hidden.build(shape)
         self.score.build(shape[:2] + (self.units or features,))
 
-    def call(self, inputs: Any, mask: Any = None, return_attention: bool = False) -> Any:
+    def call(self, inputs: Any, mask: Any = None, return_attention_scores: bool = False) -> Any:
         inputs = sequence_masking(inputs, mask)
         scores = ops.squeeze(self.score(self.hidden(inputs)), axis=-1)
         weights = masked_softmax(scores, mask, axis=1)
         pooled = ops.sum(ops.expand_dims(weights, -1) * inputs, axis=1)
-        return (pooled, weights) if return_attention else pooled
+        return (pooled, weights) if return_attention_scores else pooled
 
     def compute_output_shape(self, input_shape: Any) -> tuple:
         return (input_shape[0], input_shape[2])

@@ -8,7 +8,7 @@ import keras
 from keras import ops
 
 from kexue.layers._checks import check_last_dim, check_rank, keras_mask
-from kexue.layers.masking import causal_mask, sequence_masking
+from kexue.layers.masking import large_number, sequence_masking
 
 
 def _bool_mask(mask: Any, like: Any) -> Any:
@@ -51,15 +51,36 @@ class CausalCrossAttention(keras.layers.Layer):
         training: Python bool, whether dropout is active.
         return_attention_scores: also return the ``(batch, heads, query, key)`` weights.
 
+        query_offset: position of the first query (default 0): with ``causal=True`` query
+            ``i`` sees keys ``j <= query_offset + i`` (a step offset for decoding one
+            position at a time against a whole value sequence).
+
     Output: ``(batch, query_steps, output_dim)`` with the query's mask.
+
+    Incremental decoding: :meth:`init_cache` (empty) or :meth:`precompute_cache` (a whole
+    value sequence, e.g. the encoder's) gives a key/value cache of projected values;
+    :meth:`update_cache` writes the projection of one new value step at ``index``;
+    :meth:`call_cached` attends from one query step at position ``index`` over the cache
+    (causal: positions ``<= index``), without projecting the earlier values again. The
+    cached result equals the whole-sequence call (tested on every backend).
 
     Example:
         >>> import numpy as np
         >>> rng = np.random.default_rng(0)
         >>> l2r = rng.normal(size=(2, 5, 16)).astype("float32")
         >>> r2l = rng.normal(size=(2, 5, 16)).astype("float32")
-        >>> CausalCrossAttention(num_heads=2, key_dim=8)(l2r, r2l).shape
+        >>> layer = CausalCrossAttention(num_heads=2, key_dim=8)
+        >>> whole = layer(l2r, r2l)
+        >>> tuple(whole.shape)
         (2, 5, 16)
+        >>> cache = layer.init_cache(batch_size=2, max_length=5)
+        >>> for t in range(5):
+        ...     cache = layer.update_cache(cache, r2l[:, t:t + 1], t)
+        ...     step = layer.call_cached(l2r[:, t:t + 1], cache, t)
+        >>> from keras import ops
+        >>> bool(np.allclose(ops.convert_to_numpy(step[:, 0]), ops.convert_to_numpy(whole[:, 4]),
+        ...                  atol=1e-5))
+        True
     """
 
     def __init__(self, num_heads: int, key_dim: int, value_dim: int | None = None,
@@ -94,11 +115,13 @@ class CausalCrossAttention(keras.layers.Layer):
         self.attention.build(query_shape, value_shape)
 
     def call(self, query: Any, value: Any, query_mask: Any = None, value_mask: Any = None,
-             training: bool | None = None, return_attention_scores: bool = False) -> Any:
+             training: bool | None = None, return_attention_scores: bool = False,
+             query_offset: Any = 0) -> Any:
         q_mask, v_mask = _bool_mask(query_mask, query), _bool_mask(value_mask, value)
         visible = ops.logical_and(ops.expand_dims(q_mask, 2), ops.expand_dims(v_mask, 1))
         if self.causal:
-            tri = causal_mask(ops.shape(query)[1], ops.shape(value)[1])
+            rows = ops.expand_dims(ops.arange(ops.shape(query)[1]) + query_offset, 1)
+            tri = ops.greater_equal(rows, ops.expand_dims(ops.arange(ops.shape(value)[1]), 0))
             visible = ops.logical_and(visible, ops.expand_dims(tri, 0))
         # New tensors (no Keras mask attached): MultiHeadAttention would otherwise read and
         # clear the masks attached to our inputs.
@@ -111,6 +134,73 @@ class CausalCrossAttention(keras.layers.Layer):
             scores = ops.where(ops.expand_dims(visible, 1), scores, ops.zeros_like(scores))
             return output, scores
         return output
+
+    # --- incremental decoding ---------------------------------------------------------------
+    def _head_dims(self) -> tuple[int, int]:
+        return self.key_dim, self.value_dim or self.key_dim
+
+    def init_cache(self, batch_size: int, max_length: int) -> dict[str, Any]:
+        """An empty key/value cache of ``max_length`` positions (layer must be built).
+
+        Returns:
+            ``{"key": (batch, max_length, heads, key_dim), "value": (..., value_dim),
+            "mask": (batch, max_length) bool}``, all positions unfilled.
+        """
+        key_dim, value_dim = self._head_dims()
+        dtype = self.compute_dtype
+        return {
+            "key": ops.zeros((batch_size, max_length, self.num_heads, key_dim), dtype),
+            "value": ops.zeros((batch_size, max_length, self.num_heads, value_dim), dtype),
+            "mask": ops.zeros((batch_size, max_length), "bool"),
+        }
+
+    def precompute_cache(self, value: Any, value_mask: Any = None) -> dict[str, Any]:
+        """A cache holding the projections of a whole ``(batch, steps, features)`` value."""
+        value = sequence_masking(value, _bool_mask(value_mask, value))
+        return {
+            "key": self.attention.key_dense(value),
+            "value": self.attention.value_dense(value),
+            "mask": _bool_mask(value_mask, value),
+        }
+
+    def update_cache(self, cache: dict[str, Any], value_step: Any, index: Any) -> dict[str, Any]:
+        """Write the projections of ``value_step`` ``(batch, 1, features)`` at ``index``."""
+        length = ops.shape(cache["key"])[1]
+        here = ops.equal(ops.arange(length), index)
+        select = ops.reshape(here, (1, length, 1, 1))
+        return {
+            "key": ops.where(select, self.attention.key_dense(value_step), cache["key"]),
+            "value": ops.where(select, self.attention.value_dense(value_step), cache["value"]),
+            "mask": ops.logical_or(cache["mask"], ops.expand_dims(here, 0)),
+        }
+
+    def call_cached(self, query: Any, cache: dict[str, Any], index: Any = None) -> Any:
+        """Attend from ``query`` ``(batch, steps, features)`` over a cache.
+
+        Args:
+            query: the query steps, the first at position ``index``.
+            cache: from :meth:`init_cache` / :meth:`update_cache` or :meth:`precompute_cache`.
+            index: position of the first query step; with ``causal=True`` query ``i`` sees
+                cached positions ``<= index + i`` (ignored when ``causal=False``).
+
+        Returns:
+            ``(batch, steps, output_dim)``, zero for a query with no visible key.
+        """
+        key_dim, _ = self._head_dims()
+        length = ops.shape(cache["key"])[1]
+        visible = ops.expand_dims(cache["mask"], 1)
+        if self.causal:
+            rows = ops.expand_dims(ops.arange(ops.shape(query)[1]) + index, 1)
+            visible = ops.logical_and(
+                visible, ops.expand_dims(ops.greater_equal(rows, ops.arange(length)[None]), 0))
+        q = self.attention.query_dense(query) * ops.cast(1.0 / key_dim ** 0.5, query.dtype)
+        scores = ops.einsum("bqhd,bkhd->bhqk", q, cache["key"])
+        seen = ops.expand_dims(visible, 1)
+        scores = ops.where(seen, scores, ops.full_like(scores, -large_number(scores.dtype)))
+        weights = ops.where(seen, ops.softmax(scores, axis=-1), ops.zeros_like(scores))
+        mixed = ops.einsum("bhqk,bkhd->bqhd", weights, cache["value"])
+        output = self.attention.output_dense(mixed)
+        return sequence_masking(output, ops.any(visible, axis=-1))
 
     def compute_output_shape(self, query_shape: Any, value_shape: Any) -> tuple:
         return tuple(query_shape[:2]) + (self.output_dim or query_shape[2],)

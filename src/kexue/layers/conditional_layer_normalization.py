@@ -7,6 +7,7 @@ from typing import Any
 import keras
 from keras import ops
 
+from kexue._validation import check_bool, check_float, check_positive_int
 from kexue.layers._checks import check_last_dim, keras_mask, shape_tuple
 from kexue.layers.masking import sequence_masking
 
@@ -48,14 +49,10 @@ class ConditionalLayerNormalization(keras.layers.Layer):
                  hidden_units: int | None = None, hidden_activation: Any = "linear",
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if hidden_units is not None and int(hidden_units) < 1:
-            raise ValueError(
-                f"`hidden_units`: expected a positive integer or None, received {hidden_units}"
-            )
-        self.epsilon = float(epsilon)
-        self.center = center
-        self.scale = scale
-        self.hidden_units = hidden_units
+        self.epsilon = check_float(epsilon, "epsilon", minimum=0.0, include_min=False)
+        self.center = check_bool(center, "center")
+        self.scale = check_bool(scale, "scale")
+        self.hidden_units = check_positive_int(hidden_units, "hidden_units", allow_none=True)
         self.hidden_activation = keras.activations.get(hidden_activation)
         self.supports_masking = True
         self.normalization = keras.layers.LayerNormalization(
@@ -63,7 +60,7 @@ class ConditionalLayerNormalization(keras.layers.Layer):
             dtype=self.dtype_policy)
         self.hidden = None
         if hidden_units is not None:
-            self.hidden = keras.layers.Dense(int(hidden_units), activation=self.hidden_activation,
+            self.hidden = keras.layers.Dense(self.hidden_units, activation=self.hidden_activation,
                                              name="hidden", dtype=self.dtype_policy)
 
     def build(self, input_shape: Any) -> None:
@@ -71,15 +68,15 @@ class ConditionalLayerNormalization(keras.layers.Layer):
         if not isinstance(input_shape, (list, tuple)) or len(input_shape) != 2 or not all(
                 isinstance(s, (list, tuple)) for s in input_shape):
             raise ValueError(
-                f"{name}: `inputs` expected [x (batch, ..., features), condition (batch, "
-                f"condition_dim)], received shape {input_shape}"
+                f"{name}: `inputs` must be [x (batch, ..., features), condition (batch, "
+                f"condition_dim)]; received shape {input_shape}"
             )
         x_shape, c_shape = shape_tuple(input_shape[0]), shape_tuple(input_shape[1])
         if len(x_shape) < 2:
-            raise ValueError(f"{name}: `inputs[0]` expected rank >= 2, received shape {x_shape}")
+            raise ValueError(f"{name}: `inputs[0]` must have rank >= 2; received shape {x_shape}")
         if len(c_shape) != 2:
             raise ValueError(
-                f"{name}: `inputs[1]` expected a rank-2 condition (batch, condition_dim), "
+                f"{name}: `inputs[1]` must be a rank-2 condition (batch, condition_dim); "
                 f"received shape {c_shape}"
             )
         features = check_last_dim(x_shape, "inputs[0]", name)

@@ -7,7 +7,8 @@ from typing import Any
 import keras
 from keras import ops
 
-from kexue.layers._checks import check_last_dim, check_rank, keras_mask
+from kexue._validation import check_float, check_positive_int
+from kexue.layers._checks import check_last_dim, keras_mask, shape_tuple
 from kexue.layers.masking import sequence_masking
 
 
@@ -57,28 +58,22 @@ class DilatedGatedConv1D(keras.layers.Layer):
                  bias_initializer: Any = "zeros", seed: int | None = None,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        for name, value in (("kernel_size", kernel_size), ("dilation_rate", dilation_rate)):
-            if int(value) < 1:
-                raise ValueError(f"`{name}`: expected a positive integer, received {value}")
-        if filters is not None and int(filters) < 1:
-            raise ValueError(f"`filters`: expected a positive integer or None, received {filters}")
-        if not 0.0 <= float(gate_dropout) < 1.0:
-            raise ValueError(f"`gate_dropout`: expected a rate in [0, 1), received {gate_dropout}")
-        self.filters = filters
-        self.kernel_size = int(kernel_size)
-        self.dilation_rate = int(dilation_rate)
-        self.gate_dropout = float(gate_dropout)
+        self.filters = check_positive_int(filters, "filters", allow_none=True)
+        self.kernel_size = check_positive_int(kernel_size, "kernel_size")
+        self.dilation_rate = check_positive_int(dilation_rate, "dilation_rate")
+        self.gate_dropout = check_float(gate_dropout, "gate_dropout", minimum=0.0, maximum=1.0,
+                                        include_max=False)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
         self.seed = seed
         self.supports_masking = True
+        self.input_spec = keras.layers.InputSpec(ndim=3)
         self.dropout = keras.layers.Dropout(self.gate_dropout, seed=seed, name="gate_dropout",
                                             dtype=self.dtype_policy)
         self.projection = None
 
     def build(self, input_shape: Any) -> None:
-        shape = check_rank(input_shape, 3, "inputs", type(self).__name__,
-                           "(batch, steps, features)")
+        shape = shape_tuple(input_shape)
         width = check_last_dim(shape, "inputs", type(self).__name__)
         self._width = self.filters or width
         self.conv = keras.layers.Conv1D(

@@ -6,7 +6,8 @@ from typing import Any
 
 import keras
 
-from kexue.layers._checks import check_rank, keras_mask
+from kexue._validation import check_bool, check_choice, check_positive_int
+from kexue.layers._checks import keras_mask, shape_tuple
 from kexue.layers.masking import sequence_masking
 
 
@@ -51,17 +52,16 @@ class MaskedConv1D(keras.layers.Layer):
                  kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if padding not in ("same", "causal"):
-            raise ValueError(f"`padding`: expected 'same' or 'causal', received {padding!r}")
-        self.filters = int(filters)
-        self.kernel_size = int(kernel_size)
-        self.dilation_rate = int(dilation_rate)
-        self.padding = padding
+        self.filters = check_positive_int(filters, "filters")
+        self.kernel_size = check_positive_int(kernel_size, "kernel_size")
+        self.dilation_rate = check_positive_int(dilation_rate, "dilation_rate")
+        self.padding = check_choice(padding, "padding", ("same", "causal"))
         self.activation = keras.activations.get(activation)
-        self.use_bias = use_bias
+        self.use_bias = check_bool(use_bias, "use_bias")
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
         self.supports_masking = True
+        self.input_spec = keras.layers.InputSpec(ndim=3)
         self.conv = keras.layers.Conv1D(
             self.filters, self.kernel_size, dilation_rate=self.dilation_rate, padding=padding,
             activation=self.activation, use_bias=use_bias,
@@ -69,9 +69,7 @@ class MaskedConv1D(keras.layers.Layer):
             name="conv", dtype=self.dtype_policy)
 
     def build(self, input_shape: Any) -> None:
-        shape = check_rank(input_shape, 3, "inputs", type(self).__name__,
-                           "(batch, steps, features)")
-        self.conv.build(shape)
+        self.conv.build(shape_tuple(input_shape))
 
     def call(self, inputs: Any, mask: Any = None) -> Any:
         return sequence_masking(self.conv(sequence_masking(inputs, mask)), mask)

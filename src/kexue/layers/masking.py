@@ -18,6 +18,8 @@ from typing import Any
 import keras
 from keras import ops
 
+from kexue._validation import check_choice, check_int, check_positive_int
+
 __all__ = [
     "large_number",
     "padding_mask",
@@ -59,15 +61,11 @@ def _static_shape(x: Any) -> tuple:
 
 
 def _normalize_axis(axis: int, rank: int, name: str = "axis") -> int:
-    if not -rank <= axis < rank:
-        raise ValueError(
-            f"`{name}`: expected an integer in [{-rank}, {rank - 1}] for a rank-{rank} "
-            f"tensor, received {axis}"
-        )
-    return axis % rank
+    return check_int(axis, name, minimum=-rank, maximum=rank - 1) % rank
 
 
 def _to_bool(mask: Any) -> Any:
+    """A boolean or 0/1 mask as a boolean tensor (Keras twin of ``mask_to_bool``)."""
     mask = ops.convert_to_tensor(mask)
     if keras.backend.standardize_dtype(mask.dtype) == "bool":
         return mask
@@ -92,8 +90,8 @@ def _aligned_mask(x: Any, mask: Any, axis: int) -> Any:
         )
         if not broadcastable:
             raise ValueError(
-                f"`mask`: expected a shape broadcastable to x's shape {x_shape}, "
-                f"received {m_shape}"
+                f"`mask` must have a shape broadcastable to x's shape {x_shape}; "
+                f"received shape {m_shape}"
             )
         return mask
     if len(m_shape) == 3 and m_shape[2] == 1:
@@ -102,8 +100,8 @@ def _aligned_mask(x: Any, mask: Any, axis: int) -> Any:
     expected = (x_shape[0], x_shape[axis])
     if axis == 0 or not _compatible(expected, m_shape):
         raise ValueError(
-            f"`mask`: expected shape {expected} (batch, length of axis {axis} of x with shape "
-            f"{x_shape}), or (batch, length, 1), received {_static_shape(mask)}"
+            f"`mask` must have shape {expected} (batch, length of axis {axis} of x with shape "
+            f"{x_shape}) or (batch, length, 1); received shape {_static_shape(mask)}"
         )
     # Insert singleton axes so that the (batch, length) mask lines up with axes 0 and `axis`.
     for dim in range(1, rank):
@@ -150,8 +148,8 @@ def causal_mask(query_length: int, key_length: int | None = None) -> Any:
     key_length = query_length if key_length is None else key_length
     for name, value in (("query_length", query_length), ("key_length", key_length)):
         # Dynamic lengths (symbolic tensors inside a traced function) are not checked.
-        if isinstance(value, int) and value < 1:
-            raise ValueError(f"`{name}`: expected a positive integer, received {value}")
+        if not ops.is_tensor(value):
+            check_positive_int(value, name)
     rows = ops.expand_dims(ops.arange(query_length), 1)
     cols = ops.expand_dims(ops.arange(key_length), 0)
     return ops.greater_equal(rows, cols)
@@ -184,7 +182,7 @@ def sequence_masking(x: Any, mask: Any = None, value: float | str = 0.0, axis: i
     mask = _aligned_mask(x, mask, axis)
     if isinstance(value, str):
         if value not in ("-inf", "inf"):
-            raise ValueError(f"`value`: expected '-inf', 'inf' or a number, received {value!r}")
+            check_choice(value, "value", ("-inf", "inf"))
         big = large_number(x.dtype)
         value = -big if value == "-inf" else big
     return ops.where(mask, x, ops.cast(value, x.dtype))
@@ -373,7 +371,7 @@ def reverse_sequence(x: Any, mask: Any) -> Any:
     x = ops.convert_to_tensor(x)
     if len(x.shape) < 2:
         raise ValueError(
-            f"`x`: expected a tensor of rank >= 2 (batch, length, ...), received shape "
+            f"`x` must be a tensor of rank >= 2 (batch, length, ...); received shape "
             f"{_static_shape(x)}"
         )
     valid = _aligned_mask(x, mask, 1)

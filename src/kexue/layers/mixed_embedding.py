@@ -7,6 +7,7 @@ from typing import Any
 import keras
 from keras import ops
 
+from kexue._validation import check_bool, check_positive_int
 from kexue.layers._checks import check_last_dim, check_rank, shape_tuple
 from kexue.layers.masking import sequence_masking
 
@@ -48,12 +49,9 @@ class MixedEmbedding(keras.layers.Layer):
                  embeddings_initializer: Any = "uniform",
                  kernel_initializer: Any = "glorot_uniform", **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        for name, value in (("input_dim", input_dim), ("output_dim", output_dim)):
-            if int(value) < 1:
-                raise ValueError(f"`{name}`: expected a positive integer, received {value}")
-        self.input_dim = int(input_dim)
-        self.output_dim = int(output_dim)
-        self.mask_zero = mask_zero
+        self.input_dim = check_positive_int(input_dim, "input_dim")
+        self.output_dim = check_positive_int(output_dim, "output_dim")
+        self.mask_zero = check_bool(mask_zero, "mask_zero")
         self.embeddings_initializer = keras.initializers.get(embeddings_initializer)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.supports_masking = True
@@ -69,8 +67,8 @@ class MixedEmbedding(keras.layers.Layer):
         if not isinstance(input_shape, (list, tuple)) or len(input_shape) != 2 or not all(
                 isinstance(s, (list, tuple)) for s in input_shape):
             raise ValueError(
-                f"{name}: `inputs` expected [char_ids (batch, steps), word_vectors (batch, "
-                f"steps, word_dim)], received shape {input_shape}"
+                f"{name}: `inputs` must be [char_ids (batch, steps), word_vectors (batch, "
+                f"steps, word_dim)]; received shape {input_shape}"
             )
         ids = check_rank(input_shape[0], 2, "inputs[0]", name, "(batch, steps) of char ids")
         words = check_rank(input_shape[1], 3, "inputs[1]", name,
@@ -78,7 +76,7 @@ class MixedEmbedding(keras.layers.Layer):
         check_last_dim(words, "inputs[1]", name)
         if ids[1] is not None and words[1] is not None and ids[1] != words[1]:
             raise ValueError(
-                f"{name}: `inputs` expected char ids and word vectors of one length, "
+                f"{name}: `inputs` must be char ids and word vectors of one length; "
                 f"received shapes {ids} and {words}"
             )
         self.char_embedding.build(ids)

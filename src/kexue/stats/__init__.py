@@ -1,15 +1,18 @@
 """HSIC: kernels, exact estimators, independence tests and large-n approximations.
 
 The NumPy/SciPy float64 path lives here and never imports Keras or a deep-learning backend.
-The differentiable ``keras.ops`` path is the separate module :mod:`kexue.stats.keras_ops`
-(import it explicitly).
+The differentiable ``keras.ops`` path (same signatures, same definitions) is
+:mod:`kexue.stats.keras_hsic`; the Keras training objectives ``HSICLoss`` and ``HSICPenalty``
+(:mod:`kexue.stats.losses`) and the scikit-learn estimator ``HSICBottleneckClassifier``
+(:mod:`kexue.stats.bottleneck`) are exported here too, but imported (with Keras and
+scikit-learn) only on first use, so that ``import kexue.stats`` stays light.
 
 Example:
     >>> import numpy as np
     >>> from kexue.stats import hsic_test
     >>> rng = np.random.default_rng(0)
     >>> x = rng.standard_normal(200)
-    >>> hsic_test(x, np.cos(2 * x) + 0.3 * rng.standard_normal(200)).p_value < 0.01
+    >>> hsic_test(x, np.cos(2 * x) + 0.3 * rng.standard_normal(200)).pvalue < 0.01
     True
 """
 
@@ -26,8 +29,27 @@ from kexue.stats.kernels import (
 )
 from kexue.stats.large_scale import block_hsic, nystrom_hsic, rff_hsic
 
+#: names exported lazily: their modules import Keras (and scikit-learn).
+_LAZY = {
+    "HSICBottleneckClassifier": "kexue.stats.bottleneck",
+    "HSICLoss": "kexue.stats.losses",
+    "HSICPenalty": "kexue.stats.losses",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'kexue.stats' has no attribute {name!r}")
+
+
 __all__ = [
     "HSIC",
+    "HSICBottleneckClassifier",
+    "HSICLoss",
+    "HSICPenalty",
     "CallableKernel",
     "GaussianKernel",
     "HSICTestResult",

@@ -26,8 +26,15 @@ from typing import Any
 import keras
 import numpy as np
 from keras import ops
+from sklearn.base import BaseEstimator, ClassifierMixin
 
-from kexue.stats.keras_ops import pairwise_squared_distances
+from kexue._validation import (
+    check_float,
+    check_int,
+    check_positive_int,
+    check_random_state,
+)
+from kexue.stats.keras_hsic import _double_centre, pairwise_squared_distances
 
 __all__ = [
     "HSICBottleneckClassifier",
@@ -110,8 +117,7 @@ def normalized_hsic_from_kernels(k_x: Any, k_y: Any, epsilon: float = 1e-5) -> A
 def _resolvent(k: Any, epsilon: float) -> Any:
     k = ops.convert_to_tensor(k)
     n = ops.shape(k)[0]
-    centred = k - ops.mean(k, axis=0, keepdims=True) - ops.mean(k, axis=1, keepdims=True)
-    centred = centred + ops.mean(k)
+    centred = _double_centre(k)
     ridge = epsilon * ops.cast(n, k.dtype) * ops.eye(n, dtype=k.dtype)
     return ops.solve(centred + ridge, centred)
 
@@ -163,6 +169,7 @@ class HSICBottleneckNetwork(keras.Model):
         sigma: kernel bandwidth per feature (:func:`bottleneck_kernel`).
         beta: weight of the label term.
         epsilon: ridge of ``R``.
+        seed: seed of the hidden layers' initial weights (None: Keras' global generator).
         **kwargs: base ``keras.Model`` arguments (``name``...).
 
     Example:
@@ -185,6 +192,7 @@ class HSICBottleneckNetwork(keras.Model):
         sigma: float = 5.0,
         beta: float = 50.0,
         epsilon: float = 1e-5,
+        seed: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -206,8 +214,12 @@ class HSICBottleneckNetwork(keras.Model):
         self.sigma = float(sigma)
         self.beta = float(beta)
         self.epsilon = float(epsilon)
+        self.seed = check_int(seed, "seed", minimum=0, allow_none=True)
         self.hidden_layers = [
-            keras.layers.Dense(units, activation=activation, name=f"hidden_{i}")
+            keras.layers.Dense(
+                units, activation=activation, name=f"hidden_{i}",
+                kernel_initializer=keras.initializers.GlorotUniform(
+                    seed=None if seed is None else seed + i))
             for i, units in enumerate(hidden_units)
         ]
 
@@ -264,16 +276,20 @@ class HSICBottleneckNetwork(keras.Model):
             "sigma": self.sigma,
             "beta": self.beta,
             "epsilon": self.epsilon,
+            "seed": self.seed,
             "name": self.name,
         }
 
 
-class HSICBottleneckClassifier:
-    """HSIC-bottleneck training followed by an SGD-trained softmax layer (scikit-learn style).
+class HSICBottleneckClassifier(ClassifierMixin, BaseEstimator):
+    """HSIC-bottleneck training followed by an SGD-trained softmax layer (a scikit-learn
+    classifier: ``get_params``/``set_params``, ``clone``, pipelines, ``check_is_fitted``).
 
     ``fit`` first trains :class:`HSICBottleneckNetwork` (every hidden layer on its own loss,
     Adam), then freezes it, standardises its last hidden layer and trains one softmax output
     layer on it with SGD (Ma et al.'s "format" step). No gradient ever crosses a hidden layer.
+    Randomness (initial weights, batch order) comes from ``random_state`` alone: ``fit``
+    never seeds a global generator.
 
     Args:
         hidden_units: widths of the hidden layers.
@@ -286,22 +302,26 @@ class HSICBottleneckClassifier:
         learning_rate: Adam learning rate of the bottleneck phase.
         readout_epochs: SGD epochs of the output layer.
         readout_learning_rate: SGD learning rate (momentum 0.9) of the output layer.
-        seed: seeds Keras (weights, shuffling) for a repeatable run.
+        random_state: a seed, a ``numpy.random.Generator`` or None (fresh entropy); a seed
+            makes ``fit`` repeatable.
+        jit_compile: passed to Keras' ``compile``; ``False`` runs the training steps
+            eagerly, which is faster for a handful of tiny fits (tests), slower for real ones.
 
     Attributes (after ``fit``):
         network_: the trained :class:`HSICBottleneckNetwork`.
         readout_: the Keras model (standardisation + softmax) on the last hidden layer.
         history_: ``{"bottleneck": [...], "readout": [...]}`` losses per epoch.
         classes_: the sorted class labels.
+        n_features_in_: the number of input features seen in ``fit``.
 
     Example:
         >>> import numpy as np
-        >>> from kexue.stats.bottleneck import HSICBottleneckClassifier
+        >>> from kexue.stats import HSICBottleneckClassifier
         >>> rng = np.random.default_rng(0)
         >>> y = np.arange(90) % 3
         >>> x = (rng.normal(size=(90, 4)) + 3.0 * np.eye(4)[y]).astype("float32")
-        >>> model = HSICBottleneckClassifier(hidden_units=(16,), epochs=5, batch_size=30,
-        ...                                  readout_epochs=20, seed=0).fit(x, y)
+        >>> model = HSICBottleneckClassifier(hidden_units=(8,), epochs=2, batch_size=45,
+        ...                                  readout_epochs=10, random_state=0).fit(x, y)
         >>> model.score(x, y) > 0.8
         True
     """
@@ -318,9 +338,11 @@ class HSICBottleneckClassifier:
         learning_rate: float = 1e-3,
         readout_epochs: int = 60,
         readout_learning_rate: float = 0.05,
-        seed: int | None = 0,
+        random_state: int | np.random.Generator | None = 0,
+        jit_compile: bool | str = "auto",
     ) -> None:
-        self.hidden_units = tuple(hidden_units)
+        # scikit-learn's contract: store the arguments unchanged; validate them in fit.
+        self.hidden_units = hidden_units
         self.activation = activation
         self.sigma = sigma
         self.beta = beta
@@ -330,55 +352,55 @@ class HSICBottleneckClassifier:
         self.learning_rate = learning_rate
         self.readout_epochs = readout_epochs
         self.readout_learning_rate = readout_learning_rate
-        self.seed = seed
+        self.random_state = random_state
+        self.jit_compile = jit_compile
 
-    def _check_xy(self, x: Any, y: Any | None) -> tuple[np.ndarray, np.ndarray | None]:
-        x = np.asarray(x, dtype="float32")
-        if x.ndim < 2:
-            raise ValueError(f"`x` must have shape (n, features...); received shape {x.shape}.")
-        x = x.reshape(len(x), -1)
-        if not np.isfinite(x).all():
-            row = int(np.flatnonzero(~np.isfinite(x).all(axis=1))[0])
-            raise ValueError(f"`x` has a NaN or infinite value in row {row}.")
-        if y is None:
-            return x, None
-        y = np.asarray(y)
-        if y.ndim != 1 or len(y) != len(x):
-            raise ValueError(
-                f"`y` must be a 1-D array of {len(x)} labels (one per row of `x`); "
-                f"received shape {y.shape}."
-            )
-        return x, y
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = self.random_state is None
+        return tags
 
-    def _encode(self, y: np.ndarray) -> np.ndarray:
-        index = np.searchsorted(self.classes_, y)
-        unknown = (index >= len(self.classes_)) | (self.classes_[np.minimum(index, len(
-            self.classes_) - 1)] != y)
-        if unknown.any():
-            raise ValueError(f"`y` holds labels not seen in fit, e.g. {y[unknown][0]!r}.")
-        return index
+    def _epochs(self, model: keras.Model, x: np.ndarray, y: np.ndarray, epochs: int,
+                batch_size: int, generator: np.random.Generator) -> list[float]:
+        """``epochs`` passes over (x, y) in an order drawn from ``generator`` each epoch."""
+        losses = []
+        for _ in range(epochs):
+            order = generator.permutation(len(x))
+            history = model.fit(x[order], y[order], batch_size=batch_size, epochs=1,
+                                verbose=0, shuffle=False)
+            losses.append(float(history.history["loss"][-1]))
+        return losses
 
-    def fit(self, x: Any, y: Any) -> HSICBottleneckClassifier:
+    def fit(self, X: Any, y: Any) -> HSICBottleneckClassifier:  # noqa: N803 (sklearn's name)
         """Train the hidden layers on the bottleneck objective, then the output layer.
 
         Args:
-            x: (n, features...) inputs.
+            X: (n, features) inputs.
             y: (n,) class labels (any sortable values).
 
         Returns:
             ``self``.
         """
-        x, y = self._check_xy(x, y)
-        self.classes_ = np.unique(y)
+        from sklearn.utils.multiclass import check_classification_targets
+        from sklearn.utils.validation import validate_data
+
+        X, y = validate_data(self, X, y, dtype="float32")
+        check_classification_targets(y)
+        epochs = check_int(self.epochs, "epochs", minimum=0)
+        readout_epochs = check_int(self.readout_epochs, "readout_epochs", minimum=0)
+        batch_size = check_positive_int(self.batch_size, "batch_size")
+        learning_rate = check_float(self.learning_rate, "learning_rate", minimum=0.0,
+                                    include_min=False)
+        readout_rate = check_float(self.readout_learning_rate, "readout_learning_rate",
+                                   minimum=0.0, include_min=False)
+        generator = check_random_state(self.random_state, "random_state")
+        self.classes_, labels = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
-            raise ValueError(f"`y` must hold at least 2 classes; received {self.classes_}.")
-        if int(self.epochs) < 0:
-            raise ValueError(f"`epochs` must be >= 0; received {self.epochs!r}.")
-        if len(x) < 4:
-            raise ValueError(f"`x` needs at least 4 samples; received {len(x)}.")
-        labels = self._encode(y)
-        if self.seed is not None:
-            keras.utils.set_random_seed(self.seed)
+            raise ValueError(f"`y` must hold at least 2 classes; received 1 class "
+                             f"({self.classes_[0]!r}).")
+        if len(X) < 4:
+            raise ValueError(f"`X` needs at least 4 samples; received n_samples={len(X)}.")
+        seeds = generator.integers(0, 2**31 - 1, size=2)
         self.network_ = HSICBottleneckNetwork(
             hidden_units=self.hidden_units,
             num_classes=len(self.classes_),
@@ -386,61 +408,58 @@ class HSICBottleneckClassifier:
             sigma=self.sigma,
             beta=self.beta,
             epsilon=self.epsilon,
+            seed=int(seeds[0]),
         )
-        self.network_.compile(optimizer=keras.optimizers.Adam(self.learning_rate))
-        bottleneck = self.network_.fit(
-            x, labels, batch_size=self.batch_size, epochs=self.epochs, verbose=0, shuffle=True
-        )
-        features = self.transform(x)
+        self.network_.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                              jit_compile=self.jit_compile)
+        self.network_.build(X.shape)
+        bottleneck = self._epochs(self.network_, X, labels, epochs, batch_size, generator)
+        features = self._features(X)
         normalizer = keras.layers.Normalization()
         normalizer.adapt(features)
         self.readout_ = keras.Sequential(
             [
                 keras.Input((features.shape[1],)),
                 normalizer,
-                keras.layers.Dense(len(self.classes_), activation="softmax"),
+                keras.layers.Dense(len(self.classes_), activation="softmax",
+                                   kernel_initializer=keras.initializers.GlorotUniform(
+                                       seed=int(seeds[1]))),
             ]
         )
-        self.readout_.compile(
-            optimizer=keras.optimizers.SGD(self.readout_learning_rate, momentum=0.9),
-            loss="sparse_categorical_crossentropy",
-        )
-        readout = self.readout_.fit(
-            features,
-            labels,
-            batch_size=min(self.batch_size, 64),
-            epochs=self.readout_epochs,
-            verbose=0,
-            shuffle=True,
-        )
-        self.history_ = {
-            "bottleneck": [float(v) for v in bottleneck.history.get("loss", [])],
-            "readout": [float(v) for v in readout.history["loss"]],
-        }
+        self.readout_.compile(optimizer=keras.optimizers.SGD(readout_rate, momentum=0.9),
+                              loss="sparse_categorical_crossentropy",
+                              jit_compile=self.jit_compile)
+        readout = self._epochs(self.readout_, features, labels, readout_epochs,
+                               min(batch_size, 64), generator)
+        self.history_ = {"bottleneck": bottleneck, "readout": readout}
         return self
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "network_"):
-            raise ValueError("this HSICBottleneckClassifier is not fitted yet; call fit first.")
+    @staticmethod
+    def _in_batches(function: Any, X: np.ndarray) -> np.ndarray:  # noqa: N803
+        # Direct calls rather than Model.predict: no per-call graph compilation, which would
+        # dominate for the small inputs a classifier is often asked about.
+        if len(X) == 0:
+            return np.asarray(keras.ops.convert_to_numpy(function(X)))
+        return np.concatenate([np.asarray(keras.ops.convert_to_numpy(function(X[i:i + 1024])))
+                               for i in range(0, len(X), 1024)])
 
-    def transform(self, x: Any) -> np.ndarray:
+    def _features(self, X: np.ndarray) -> np.ndarray:  # noqa: N803
+        return self._in_batches(lambda rows: self.network_(rows)[-1], X).astype("float32")
+
+    def hidden_features(self, X: Any) -> np.ndarray:  # noqa: N803
         """The last hidden layer's activations, shape (n, hidden_units[-1])."""
-        self._check_fitted()
-        x, _ = self._check_xy(x, None)
-        activations = self.network_.predict(x, batch_size=1024, verbose=0)
-        return np.asarray(keras.ops.convert_to_numpy(activations[-1]), dtype="float32")
+        from sklearn.utils.validation import check_is_fitted, validate_data
 
-    def predict_proba(self, x: Any) -> np.ndarray:
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype="float32", reset=False)
+        return self._features(X)
+
+    def predict_proba(self, X: Any) -> np.ndarray:  # noqa: N803
         """Class probabilities, shape (n, n_classes), columns in ``classes_`` order."""
-        features = self.transform(x)
-        return np.asarray(self.readout_.predict(features, batch_size=1024, verbose=0))
+        features = self.hidden_features(X)
+        return self._in_batches(self.readout_, features).astype("float64")
 
-    def predict(self, x: Any) -> np.ndarray:
+    def predict(self, X: Any) -> np.ndarray:  # noqa: N803
         """The most probable class label of each row."""
-        self._check_fitted()
-        return self.classes_[np.argmax(self.predict_proba(x), axis=1)]
-
-    def score(self, x: Any, y: Any) -> float:
-        """Accuracy on (x, y)."""
-        _, y = self._check_xy(x, y)
-        return float(np.mean(self.predict(x) == y))
+        probabilities = self.predict_proba(X)
+        return self.classes_[np.argmax(probabilities, axis=1)]

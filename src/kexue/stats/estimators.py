@@ -17,12 +17,23 @@ n = 20,000 needs a few hundred MB rather than 2 x 3.2 GB.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from kexue.stats.kernels import Kernel, as_samples, resolve_kernel
+from kexue._validation import check_float, check_positive_int
+from kexue.stats.kernels import (
+    GaussianKernel,
+    Kernel,
+    LaplacianKernel,
+    _median_pairwise_squared_distance,
+    as_samples,
+    check_kernel_range,
+    resolve_kernel,
+    unit_scale,
+)
 
 KernelSpec = str | Kernel | Callable | None
 
@@ -37,7 +48,8 @@ def default_block_rows(n: int, block_bytes: int = DEFAULT_BLOCK_BYTES) -> int:
 
 
 def prepare(x: object, y: object, kernel_x: KernelSpec, kernel_y: KernelSpec,
-            min_n: int, purpose: str) -> tuple[np.ndarray, np.ndarray, Kernel, Kernel]:
+            min_n: int, purpose: str, *, bandwidth_x: float | None = None,
+            bandwidth_y: float | None = None) -> tuple[np.ndarray, np.ndarray, Kernel, Kernel]:
     """Validate ``x`` and ``y`` and fit their kernels (one bandwidth per variable).
 
     ``kernel_y=None`` reuses the *specification* of ``kernel_x`` but fits it to ``y`` (so the
@@ -52,7 +64,59 @@ def prepare(x: object, y: object, kernel_x: KernelSpec, kernel_y: KernelSpec,
         raise ValueError(f"{purpose} needs at least {min_n} samples, got n = {len(xs)}")
     kx = resolve_kernel(kernel_x, "kernel_x")
     ky = kx if kernel_y is None else resolve_kernel(kernel_y, "kernel_y")
-    return xs, ys, kx.fit(xs, "x"), ky.fit(ys, "y")
+    kx = _with_bandwidth(kx, bandwidth_x, "bandwidth_x")
+    ky = _with_bandwidth(ky, bandwidth_y, "bandwidth_y")
+    xs, kx = _at_unit_scale(xs, kx, "x", "kernel_x")
+    ys, ky = _at_unit_scale(ys, ky, "y", "kernel_y")
+    return xs, ys, kx, ky
+
+
+def _with_bandwidth(kernel: Kernel, bandwidth: float | None, name: str) -> Kernel:
+    """``kernel`` with an explicit bandwidth (Gaussian and Laplacian kernels only)."""
+    if bandwidth is None:
+        return kernel
+    bandwidth = check_float(bandwidth, name, minimum=0.0, include_min=False)
+    if not isinstance(kernel, (GaussianKernel, LaplacianKernel)):
+        raise ValueError(f"`{name}` applies to gaussian/laplacian kernels; received it with "
+                         f"{kernel!r}")
+    return replace(kernel, bandwidth=bandwidth)
+
+
+def _at_unit_scale(x: np.ndarray, kernel: Kernel, name: str,
+                   kernel_name: str) -> tuple[np.ndarray, Kernel]:
+    """Fit ``kernel`` to ``x``; for Gaussian and Laplacian kernels, first divide ``x`` (and an
+    explicit bandwidth) by the power of two that brings it to unit size.
+
+    The kernel matrix is unchanged (exactly), but squared distances of data at 1e300 or
+    1e-300 no longer over- or underflow: with a median-heuristic bandwidth the statistic of
+    scaled data is the statistic of the data. An explicit bandwidth under which the kernel
+    is 0 or 1 everywhere raises ValueError naming it.
+    """
+    if isinstance(kernel, (GaussianKernel, LaplacianKernel)):
+        exponent = unit_scale(x)
+        x = np.ldexp(x, -exponent)
+        if kernel.bandwidth is not None:
+            bandwidth = kernel.bandwidth
+            try:
+                scaled = math.ldexp(bandwidth, -exponent)
+            except OverflowError:
+                scaled = math.inf
+            if not (math.isfinite(scaled) and scaled >= sys.float_info.min):
+                raise ValueError(f"`{kernel_name}.bandwidth` = {bandwidth:.6g} "
+                                 f"{'over' if scaled > 1 else 'under'}flows the kernel on "
+                                 f"data of size {math.ldexp(1.0, exponent):.3g}; use a "
+                                 "bandwidth nearer the data's scale or the median heuristic")
+            kernel = replace(kernel, bandwidth=scaled, input_exponent=exponent)
+            check_kernel_range(x, kernel, kernel_name, shown=bandwidth)
+            return x, kernel
+        if _median_pairwise_squared_distance(x) == 0.0:
+            # A constant (or mostly repeated) variable has no median-heuristic bandwidth; as
+            # on the keras.ops path, use bandwidth 1 in the data's units (a constant's centred
+            # kernel is then 0, and so are HSIC and CKA) instead of failing.
+            fallback = math.ldexp(1.0, -exponent) if exponent < 1000 else sys.float_info.min
+            return x, replace(kernel, bandwidth=fallback, input_exponent=exponent)
+        return x, replace(kernel.fit(x, name), input_exponent=exponent)
+    return x, kernel.fit(x, name)
 
 
 @dataclass(frozen=True)
@@ -115,10 +179,8 @@ class KernelSums:
             num = self.hsic_biased()
             xx = self._biased(self.n, self.sum_kk, self.k_rows, self.k_rows)
             yy = self._biased(self.n, self.sum_ll, self.l_rows, self.l_rows)
-        for value, name in ((xx, "x"), (yy, "y")):
-            if not value > 0:
-                raise ValueError(f"{name} is constant under its kernel (HSIC({name}, {name}) = "
-                                 f"{value:.3g}); CKA is undefined")
+        if not (xx > 0 and yy > 0):
+            return 0.0  # a variable constant under its kernel: defined as 0, as on keras.ops
         return float(num / math.sqrt(xx * yy))
 
 
@@ -145,7 +207,7 @@ def kernel_sums(x: np.ndarray, y: np.ndarray, kx: Kernel, ky: Kernel,
         True
     """
     n = len(x)
-    rows = block_rows or default_block_rows(n)
+    rows = check_positive_int(block_rows, "block_rows", allow_none=True) or default_block_rows(n)
     sum_kl = sum_kk = sum_ll = 0.0
     k_rows = np.zeros(n)
     l_rows = np.zeros(n)
@@ -172,7 +234,8 @@ def kernel_sums(x: np.ndarray, y: np.ndarray, kx: Kernel, ky: Kernel,
 
 
 def hsic_biased(x: object, y: object, kernel_x: KernelSpec = "gaussian",
-                kernel_y: KernelSpec = None, *, block_rows: int | None = None) -> float:
+                kernel_y: KernelSpec = None, *, bandwidth_x: float | None = None,
+                bandwidth_y: float | None = None, block_rows: int | None = None) -> float:
     """Biased HSIC ``tr(K H L H) / n^2`` (Gretton et al. 2005), O(n^2) time, row-blocked.
 
     Su Jianlin's article scales by ``1/(n-1)^2`` instead of ``1/n^2`` (and calls the result
@@ -184,6 +247,9 @@ def hsic_biased(x: object, y: object, kernel_x: KernelSpec = "gaussian",
         kernel_x: "gaussian" (median-heuristic bandwidth), "laplacian", "linear",
             "polynomial", a :class:`~kexue.stats.kernels.Kernel` or a callable ``f(a, b)``.
         kernel_y: the same choices; None reuses ``kernel_x``'s specification, fitted to y.
+        bandwidth_x: Gaussian/Laplacian bandwidth of x; None = median heuristic of x (a
+            constant variable gets bandwidth 1, as on the ``keras.ops`` path).
+        bandwidth_y: the same for y (each variable gets its own bandwidth).
         block_rows: rows of the kernel matrices held at once (default: ~256 MB worth).
 
     Returns:
@@ -196,12 +262,14 @@ def hsic_biased(x: object, y: object, kernel_x: KernelSpec = "gaussian",
         ...     x, rng.standard_normal(500))
         True
     """
-    xs, ys, kx, ky = prepare(x, y, kernel_x, kernel_y, 2, "hsic_biased")
+    xs, ys, kx, ky = prepare(x, y, kernel_x, kernel_y, 2, "hsic_biased",
+                             bandwidth_x=bandwidth_x, bandwidth_y=bandwidth_y)
     return kernel_sums(xs, ys, kx, ky, block_rows, self_sums=False).hsic_biased()
 
 
 def hsic_unbiased(x: object, y: object, kernel_x: KernelSpec = "gaussian",
-                  kernel_y: KernelSpec = None, *, block_rows: int | None = None) -> float:
+                  kernel_y: KernelSpec = None, *, bandwidth_x: float | None = None,
+                  bandwidth_y: float | None = None, block_rows: int | None = None) -> float:
     """Unbiased HSIC (Song et al. 2012, JMLR), O(n^2) time, row-blocked; needs n >= 4.
 
     Its expectation is exactly HSIC, so under independence it averages 0 and can be negative.
@@ -211,6 +279,8 @@ def hsic_unbiased(x: object, y: object, kernel_x: KernelSpec = "gaussian",
         y: samples of the second variable, shape (n,) or (n, dy).
         kernel_x: kernel name, Kernel or callable (see :func:`hsic_biased`).
         kernel_y: kernel for y; None reuses ``kernel_x``'s specification, fitted to y.
+        bandwidth_x: Gaussian/Laplacian bandwidth of x (None = median heuristic).
+        bandwidth_y: the same for y.
         block_rows: rows of the kernel matrices held at once.
 
     Example:
@@ -218,12 +288,14 @@ def hsic_unbiased(x: object, y: object, kernel_x: KernelSpec = "gaussian",
         >>> abs(hsic_unbiased(rng.standard_normal(400), rng.standard_normal(400))) < 1e-3
         True
     """
-    xs, ys, kx, ky = prepare(x, y, kernel_x, kernel_y, 4, "hsic_unbiased")
+    xs, ys, kx, ky = prepare(x, y, kernel_x, kernel_y, 4, "hsic_unbiased",
+                             bandwidth_x=bandwidth_x, bandwidth_y=bandwidth_y)
     return kernel_sums(xs, ys, kx, ky, block_rows, self_sums=False).hsic_unbiased()
 
 
 def cka(x: object, y: object, kernel_x: KernelSpec = "gaussian", kernel_y: KernelSpec = None,
-        *, unbiased: bool = False, block_rows: int | None = None) -> float:
+        *, bandwidth_x: float | None = None, bandwidth_y: float | None = None,
+        unbiased: bool = False, block_rows: int | None = None) -> float:
     """Normalised HSIC (centred kernel alignment), in [0, 1] for the biased version.
 
     ``CKA = tr(Kc Lc) / sqrt(tr(Kc Kc) tr(Lc Lc))`` with ``Kc = H K H``. It equals the square
@@ -234,6 +306,8 @@ def cka(x: object, y: object, kernel_x: KernelSpec = "gaussian", kernel_y: Kerne
         y: samples of the second variable, shape (n,) or (n, dy).
         kernel_x: kernel name, Kernel or callable (see :func:`hsic_biased`).
         kernel_y: kernel for y; None reuses ``kernel_x``'s specification, fitted to y.
+        bandwidth_x: Gaussian/Laplacian bandwidth of x (None = median heuristic).
+        bandwidth_y: the same for y.
         unbiased: use HSIC_u in numerator and denominator (needs n >= 4).
         block_rows: rows of the kernel matrices held at once.
 
@@ -242,5 +316,6 @@ def cka(x: object, y: object, kernel_x: KernelSpec = "gaussian", kernel_y: Kerne
         >>> round(cka(x, 3 * x + 1, "linear"), 12)
         1.0
     """
-    xs, ys, kx, ky = prepare(x, y, kernel_x, kernel_y, 4 if unbiased else 2, "cka")
+    xs, ys, kx, ky = prepare(x, y, kernel_x, kernel_y, 4 if unbiased else 2, "cka",
+                             bandwidth_x=bandwidth_x, bandwidth_y=bandwidth_y)
     return kernel_sums(xs, ys, kx, ky, block_rows).cka(unbiased=unbiased)

@@ -16,11 +16,19 @@ Both test the biased statistic ``HSIC_b = tr(K H L H) / n^2``.
 
 from __future__ import annotations
 
+import numbers
+import warnings
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
+from kexue._validation import (
+    center_matrix,
+    check_choice,
+    check_positive_int,
+    check_random_state,
+)
 from kexue.stats.estimators import (
     KernelSpec,
     default_block_rows,
@@ -44,24 +52,34 @@ class HSICTestResult:
 
     Attributes:
         statistic: the biased HSIC ``tr(K H L H) / n^2``.
-        p_value: probability, under independence, of a statistic at least this large.
+        pvalue: probability, under independence, of a statistic at least this large
+            (``scipy.stats``' name; ``p_value`` is a deprecated alias).
         method: "gamma" or "permutation" (or an approximate method's name).
         n: number of samples.
         kernel_x: the fitted kernel of x (name and resolved bandwidth).
         kernel_y: the fitted kernel of y.
         details: method details: for gamma ``shape``, ``scale`` (of ``n HSIC_b``),
-            ``null_mean``, ``null_variance``; for permutation ``n_permutations``, ``seed``.
+            ``null_mean``, ``null_variance``, ``hsic_unbiased``, ``cka``; for permutation
+            ``n_permutations`` and ``seed`` (the integer seed, drawn and reported when ``rng``
+            was None; None when ``rng`` was a Generator).
         null_distribution: the permutation statistics (permutation test only).
     """
 
     statistic: float
-    p_value: float
+    pvalue: float
     method: str
     n: int
     kernel_x: dict
     kernel_y: dict
     details: dict = field(default_factory=dict)
     null_distribution: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def p_value(self) -> float:
+        """Deprecated alias of :attr:`pvalue`."""
+        warnings.warn("HSICTestResult.p_value is deprecated; use .pvalue (as scipy.stats "
+                      "results do)", DeprecationWarning, stacklevel=2)
+        return self.pvalue
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary (without the null distribution)."""
@@ -91,13 +109,14 @@ def gamma_parameters(x: np.ndarray, y: np.ndarray, kx: Kernel, ky: Kernel,
 
     Returns:
         A dict with ``statistic`` (HSIC_b), ``shape`` and ``scale`` (of the gamma law of
-        ``n HSIC_b``), ``null_mean`` and ``null_variance`` (Gretton's E and Var, of HSIC_b).
+        ``n HSIC_b``), ``null_mean`` and ``null_variance`` (Gretton's E and Var, of HSIC_b),
+        and, from the same kernel sums, ``hsic_unbiased`` and ``cka``.
     """
     n = len(x)
-    rows = block_rows or default_block_rows(n)
+    rows = check_positive_int(block_rows, "block_rows", allow_none=True) or default_block_rows(n)
     # the upper-triangle blocks hold about (n^2 / 2 + n rows / 2) values per kernel
     kept: list | None = [] if 8 * (n * n + n * rows) <= DENSE_BYTES else None
-    sums = kernel_sums(x, y, kx, ky, rows, self_sums=False, keep=kept)
+    sums = kernel_sums(x, y, kx, ky, rows, keep=kept)
     # (H K H)_ij = K_ij - u_i - u_j with u = K1/n - 1'K1/(2 n^2)
     k_shift = sums.k_rows / n - sums.k_rows.sum() / (2 * n**2)
     l_shift = sums.l_rows / n - sums.l_rows.sum() / (2 * n**2)
@@ -124,7 +143,8 @@ def gamma_parameters(x: np.ndarray, y: np.ndarray, kx: Kernel, ky: Kernel,
                          f"{variance:.3g}): a variable is constant under its kernel")
     return {"statistic": float(sums.hsic_biased()), "shape": float(mean**2 / variance),
             "scale": float(n * variance / mean),
-            "null_mean": float(mean), "null_variance": float(variance)}
+            "null_mean": float(mean), "null_variance": float(variance),
+            "hsic_unbiased": float(sums.hsic_unbiased()), "cka": float(sums.cka())}
 
 
 def permutation_statistics(x: np.ndarray, y: np.ndarray, kx: Kernel, ky: Kernel,
@@ -141,9 +161,7 @@ def permutation_statistics(x: np.ndarray, y: np.ndarray, kx: Kernel, ky: Kernel,
         null = np.array([kernel_sums(x, y[p], kx, ky, block_rows).hsic_biased()
                          for p in permutations])
         return statistic, null
-    k = kx(x, x)
-    k -= k.mean(axis=0, keepdims=True)
-    k -= k.mean(axis=1, keepdims=True)
+    k = center_matrix(kx(x, x))
     l_full = ky(y, y)
     statistic = dot_all(k, l_full) / n**2
     batch = max(1, PERMUTATION_BATCH_BYTES // (8 * n * n))
@@ -155,9 +173,21 @@ def permutation_statistics(x: np.ndarray, y: np.ndarray, kx: Kernel, ky: Kernel,
     return statistic, null
 
 
+RandomState = int | np.random.Generator | None
+
+
+def generator_and_seed(rng: RandomState) -> tuple[np.random.Generator, int | None]:
+    """A Generator from ``rng`` and the integer seed to report (drawn when ``rng`` is None)."""
+    if rng is None:
+        rng = int(np.random.SeedSequence().entropy % 2**63)
+    generator = check_random_state(rng, "rng")
+    return generator, (int(rng) if isinstance(rng, numbers.Integral) else None)
+
+
 def hsic_test(x: object, y: object, method: str = "gamma", *,
               kernel_x: KernelSpec = "gaussian", kernel_y: KernelSpec = None,
-              n_permutations: int = 1000, seed: int | None = None,
+              bandwidth_x: float | None = None, bandwidth_y: float | None = None,
+              n_permutations: int = 1000, rng: RandomState = None,
               block_rows: int | None = None) -> HSICTestResult:
     """Test independence of x and y with HSIC.
 
@@ -169,8 +199,11 @@ def hsic_test(x: object, y: object, method: str = "gamma", *,
         kernel_x: "gaussian" (median heuristic per variable), "laplacian", "linear",
             "polynomial", a Kernel or a callable ``f(a, b)``.
         kernel_y: kernel for y; None reuses ``kernel_x``'s specification, fitted to y.
+        bandwidth_x: Gaussian/Laplacian bandwidth of x (None = median heuristic).
+        bandwidth_y: the same for y.
         n_permutations: permutations for the permutation test.
-        seed: seed of the permutations; None draws one and reports it in ``details``.
+        rng: randomness of the permutations: a seed, a ``numpy.random.Generator``, or
+            None (a seed is drawn and reported in ``details["seed"]``).
         block_rows: rows of the kernel matrices held at once (large n).
 
     Returns:
@@ -179,18 +212,18 @@ def hsic_test(x: object, y: object, method: str = "gamma", *,
     Example:
         >>> rng = np.random.default_rng(1)
         >>> x = rng.standard_normal(300)
-        >>> hsic_test(x, x**2 + 0.5 * rng.standard_normal(300)).p_value < 0.01
+        >>> hsic_test(x, x**2 + 0.5 * rng.standard_normal(300)).pvalue < 0.01
         True
         >>> y = rng.standard_normal(300)
-        >>> a = hsic_test(x, y, "permutation", n_permutations=199, seed=7)
-        >>> b = hsic_test(x, y, "permutation", n_permutations=199, seed=7)
-        >>> a.p_value == b.p_value, a.details["seed"]
+        >>> a = hsic_test(x, y, "permutation", n_permutations=199, rng=7)
+        >>> b = hsic_test(x, y, "permutation", n_permutations=199, rng=7)
+        >>> a.pvalue == b.pvalue, a.details["seed"]
         (True, 7)
     """
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    method = check_choice(method, "method", METHODS)
     xs, ys, kx, ky = prepare(x, y, kernel_x, kernel_y, 6 if method == "gamma" else 4,
-                             f"hsic_test(method={method!r})")
+                             f"hsic_test(method={method!r})", bandwidth_x=bandwidth_x,
+                             bandwidth_y=bandwidth_y)
     n = len(xs)
     if method == "gamma":
         from scipy import stats
@@ -200,13 +233,9 @@ def hsic_test(x: object, y: object, method: str = "gamma", *,
         p_value = float(stats.gamma.sf(n * statistic, params["shape"], scale=params["scale"]))
         return HSICTestResult(statistic, p_value, "gamma", n, kx.describe(), ky.describe(),
                               params)
-    if isinstance(n_permutations, bool) or int(n_permutations) != n_permutations \
-            or n_permutations < 1:
-        raise ValueError(f"n_permutations must be a positive integer, got {n_permutations!r}")
-    if seed is None:
-        seed = int(np.random.SeedSequence().entropy % 2**63)
-    rng = np.random.default_rng(seed)
-    permutations = rng.permuted(np.tile(np.arange(n), (int(n_permutations), 1)), axis=1)
+    n_permutations = check_positive_int(n_permutations, "n_permutations")
+    generator, seed = generator_and_seed(rng)
+    permutations = generator.permuted(np.tile(np.arange(n), (int(n_permutations), 1)), axis=1)
     statistic, null = permutation_statistics(xs, ys, kx, ky, permutations, block_rows)
     exceed = int(np.count_nonzero(null >= statistic - 1e-12 * abs(statistic)))
     p_value = (1 + exceed) / (1 + len(null))
@@ -233,15 +262,13 @@ class HSIC:
         >>> h = HSIC(kernel="gaussian", estimator="cka")
         >>> round(h.statistic(x, np.sin(3 * x)), 3)
         0.221
-        >>> h.test(x, np.sin(3 * x), method="permutation", n_permutations=99, seed=0).p_value
+        >>> h.test(x, np.sin(3 * x), method="permutation", n_permutations=99, rng=0).pvalue
         0.01
     """
 
     def __init__(self, kernel: KernelSpec = "gaussian", kernel_y: KernelSpec = None,
                  estimator: str = "biased", block_rows: int | None = None) -> None:
-        if estimator not in ESTIMATORS:
-            raise ValueError(f"estimator must be one of {', '.join(ESTIMATORS)}, "
-                             f"got {estimator!r}")
+        estimator = check_choice(estimator, "estimator", ESTIMATORS)
         self.kernel = kernel
         self.kernel_y = kernel_y
         self.estimator = estimator
@@ -263,7 +290,7 @@ class HSIC:
         return sums.cka()
 
     def test(self, x: object, y: object, method: str = "gamma", n_permutations: int = 1000,
-             seed: int | None = None) -> HSICTestResult:
+             rng: RandomState = None) -> HSICTestResult:
         """Independence test of x and y (see :func:`hsic_test`)."""
         return hsic_test(x, y, method, kernel_x=self.kernel, kernel_y=self.kernel_y,
-                         n_permutations=n_permutations, seed=seed, block_rows=self.block_rows)
+                         n_permutations=n_permutations, rng=rng, block_rows=self.block_rows)

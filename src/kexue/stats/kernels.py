@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -42,6 +42,9 @@ def as_samples(values: object, name: str) -> np.ndarray:
         >>> as_samples([1.0, 2.0, 3.0], "x").shape
         (3, 1)
     """
+    if np.iscomplexobj(values):
+        raise TypeError(f"`{name}` must hold real numbers; received a complex array "
+                        "(pass its real part, magnitude or both parts as columns)")
     try:
         array = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -86,9 +89,9 @@ def squared_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
-def _median_pairwise_squared_distance(x: np.ndarray) -> float:
-    if len(x) > MEDIAN_SUBSAMPLE:
-        rows = np.random.default_rng(0).choice(len(x), MEDIAN_SUBSAMPLE, replace=False)
+def _median_pairwise_squared_distance(x: np.ndarray, limit: int = MEDIAN_SUBSAMPLE) -> float:
+    if len(x) > limit:
+        rows = np.random.default_rng(0).choice(len(x), limit, replace=False)
         x = x[np.sort(rows)]
     upper = np.triu_indices(len(x), k=1)
     return float(np.median(squared_distances(x, x)[upper]))
@@ -120,6 +123,57 @@ def median_heuristic(x: object, name: str = "x") -> float:
     return math.sqrt(median / 2.0)
 
 
+def unit_scale(x: np.ndarray) -> int:
+    """The power of two ``e`` that brings ``max|x|`` into [0.5, 1): dividing by ``2**e`` is
+    exact, and a shift-invariant kernel with a bandwidth divided alike gives the same matrix.
+
+    Example:
+        >>> unit_scale(np.array([[3.0], [-1e300]]))
+        997
+    """
+    largest = float(np.max(np.abs(x))) if x.size else 0.0
+    return math.frexp(largest)[1] if largest > 0 else 0
+
+
+def check_kernel_range(x: np.ndarray, kernel: Kernel, name: str,
+                       shown: float | None = None) -> None:
+    """Raise ValueError naming ``name``'s bandwidth when the kernel degenerates on ``x``.
+
+    With ``t = d^2 / (2 sigma^2)`` (Gaussian) or ``t = d / sigma`` (Laplacian): above
+    ``t = 700`` for the median pair, ``exp(-t)`` underflows (the kernel matrix is the
+    identity); below ``t = 2^-53`` for the farthest pair, it rounds to 1 (the kernel
+    matrix is all ones). Either way HSIC says nothing about the data. ``shown`` is the
+    bandwidth quoted in the message (the user's, when ``x`` and the kernel were rescaled).
+    """
+    bandwidth = getattr(kernel, "bandwidth", None)
+    if not isinstance(kernel, (GaussianKernel, LaplacianKernel)) or bandwidth is None:
+        return
+    shown = bandwidth if shown is None else shown
+    if not 1e-150 <= bandwidth <= 1e150:
+        raise ValueError(f"`{name}.bandwidth` = {shown:.6g} "
+                         f"{'over' if bandwidth > 1 else 'under'}flows the kernel: its square "
+                         "is beyond the range of doubles relative to the data; use a bandwidth "
+                         "nearer the data's scale or the median heuristic")
+    diameter2 = float(np.sum((x.max(axis=0) - x.min(axis=0)) ** 2))
+    # An order of magnitude is all this needs: a small subsample keeps it cheap.
+    median2 = _median_pairwise_squared_distance(x, 200)
+    log_sigma = math.log(bandwidth)
+
+    def log_t(d2: float) -> float:
+        if isinstance(kernel, GaussianKernel):
+            return math.log(d2) - math.log(2.0) - 2.0 * log_sigma
+        return 0.5 * math.log(d2) - log_sigma
+
+    if median2 > 0 and log_t(median2) > math.log(700.0):
+        raise ValueError(f"`{name}.bandwidth` = {shown:.6g} underflows the kernel: it is "
+                         "below exp(-700) for most pairs of rows, so the kernel matrix is the "
+                         "identity; use a larger bandwidth or the median heuristic")
+    if diameter2 > 0 and log_t(diameter2) < -53 * math.log(2.0):
+        raise ValueError(f"`{name}.bandwidth` = {shown:.6g} overflows the kernel: it is so "
+                         "large against the distances between rows that the kernel rounds to "
+                         "1 everywhere; use a smaller bandwidth or the median heuristic")
+
+
 class Kernel:
     """Base class: ``fit(x)`` returns a fitted kernel; ``kernel(a, b)`` returns a matrix."""
 
@@ -148,6 +202,12 @@ def _check_bandwidth(bandwidth: float | None, name: str) -> None:
                          f"heuristic), got {bandwidth!r}")
 
 
+def _in_data_units(kernel: Kernel) -> float | None:
+    if kernel.bandwidth is None:
+        return None
+    return math.ldexp(kernel.bandwidth, kernel.input_exponent)
+
+
 @dataclass(frozen=True)
 class GaussianKernel(Kernel):
     """Gaussian kernel ``exp(-||a - b||^2 / (2 bandwidth^2))``.
@@ -163,6 +223,9 @@ class GaussianKernel(Kernel):
     """
 
     bandwidth: float | None = None
+    #: inputs are divided by ``2 ** input_exponent`` (and so is ``bandwidth``), see
+    #: :func:`kexue.stats.estimators.prepare`; :meth:`describe` reports the data's units.
+    input_exponent: int = field(default=0, repr=False)
     shift_invariant = True
 
     def __post_init__(self) -> None:
@@ -189,7 +252,7 @@ class GaussianKernel(Kernel):
         return rng.standard_normal((dim, count)) / self.bandwidth
 
     def describe(self) -> dict:
-        return {"name": "gaussian", "bandwidth": self.bandwidth}
+        return {"name": "gaussian", "bandwidth": _in_data_units(self)}
 
 
 @dataclass(frozen=True)
@@ -206,6 +269,9 @@ class LaplacianKernel(Kernel):
     """
 
     bandwidth: float | None = None
+    #: inputs are divided by ``2 ** input_exponent`` (and so is ``bandwidth``), see
+    #: :func:`kexue.stats.estimators.prepare`; :meth:`describe` reports the data's units.
+    input_exponent: int = field(default=0, repr=False)
     shift_invariant = True
 
     def __post_init__(self) -> None:
@@ -235,7 +301,7 @@ class LaplacianKernel(Kernel):
         return gauss / (chi * self.bandwidth)
 
     def describe(self) -> dict:
-        return {"name": "laplacian", "bandwidth": self.bandwidth}
+        return {"name": "laplacian", "bandwidth": _in_data_units(self)}
 
 
 @dataclass(frozen=True)

@@ -27,12 +27,14 @@ HSIC_b shrinks like ``1/sqrt(D)`` for RFF and much faster for Nystrom in low dim
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Iterator
 
 import numpy as np
 
+from kexue._validation import check_int
 from kexue.stats.estimators import KernelSpec, dot_all, prepare
-from kexue.stats.independence import HSICTestResult
+from kexue.stats.independence import HSICTestResult, RandomState, generator_and_seed
 from kexue.stats.kernels import Kernel
 
 #: rows per streamed block of features.
@@ -85,7 +87,7 @@ def _nystrom_map(kernel: Kernel, data: np.ndarray, landmarks: np.ndarray
 
 def _feature_test(x: np.ndarray, y: np.ndarray, phi_x: Callable, phi_y: Callable,
                   method: str, kx: Kernel, ky: Kernel, details: dict,
-                  seed: int | None) -> HSICTestResult:
+                  generator: np.random.Generator) -> HSICTestResult:
     from scipy import stats
 
     n = len(x)
@@ -103,7 +105,7 @@ def _feature_test(x: np.ndarray, y: np.ndarray, phi_x: Callable, phi_y: Callable
     # The null only needs the feature covariances' traces and Frobenius norms: a random
     # subsample of NULL_ROWS rows estimates them well and saves two D x D products per row.
     subset = (np.arange(n) if n <= NULL_ROWS else
-              np.sort(np.random.default_rng(seed).choice(n, NULL_ROWS, replace=False)))
+              np.sort(generator.choice(n, NULL_ROWS, replace=False)))
     fx = phi_x(x[subset])
     fx -= fx.mean(axis=0)
     fy = phi_y(y[subset])
@@ -123,15 +125,44 @@ def _feature_test(x: np.ndarray, y: np.ndarray, phi_x: Callable, phi_y: Callable
     return HSICTestResult(statistic, p_value, method, n, kx.describe(), ky.describe(), details)
 
 
+def feature_memory(n: int, features: int) -> int:
+    """Bytes the feature tests hold at once for n rows and ``features`` columns per variable:
+    two streamed feature blocks, two null-sample feature matrices, four D x D matrices.
+
+    Example:
+        >>> round(feature_memory(1000, 100_000) / 2**30, 1)  # GiB
+        301.0
+    """
+    rows = min(n, FEATURE_BLOCK_ROWS) + min(n, NULL_ROWS)
+    return 8 * (2 * rows * features + 4 * features * features)
+
+
+def _available_memory() -> int | None:
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_feature_memory(n: int, features: int, name: str) -> None:
+    """Raise ValueError naming ``name`` when the feature test would need more memory than
+    this machine has available, before anything is allocated."""
+    need = feature_memory(n, features)
+    have = _available_memory()
+    if have is not None and need > have:
+        raise ValueError(f"`{name}` = {features} needs about {need / 2**30:.1f} GiB of memory "
+                         f"for {n} rows (the D x D feature covariances grow as D^2); "
+                         f"{have / 2**30:.1f} GiB are available: use fewer features")
+
+
 def _check_count(value: int, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or int(value) != value or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
+    return check_int(value, name, minimum=minimum)
 
 
 def rff_hsic(x: object, y: object, n_features: int = 100, *,
              kernel_x: KernelSpec = "gaussian", kernel_y: KernelSpec = None,
-             seed: int | None = 0) -> HSICTestResult:
+             bandwidth_x: float | None = None, bandwidth_y: float | None = None,
+             rng: RandomState = 0) -> HSICTestResult:
     """HSIC_b with random Fourier features, and its p-value; O(n D^2).
 
     Args:
@@ -141,7 +172,10 @@ def rff_hsic(x: object, y: object, n_features: int = 100, *,
         kernel_x: "gaussian" or "laplacian" (median-heuristic bandwidth, fitted on a
             subsample) or such a Kernel.
         kernel_y: kernel of y; None reuses ``kernel_x``'s specification, fitted to y.
-        seed: seed of the random frequencies.
+        bandwidth_x: Gaussian/Laplacian bandwidth of x (None = median heuristic).
+        bandwidth_y: the same for y.
+        rng: randomness of the random frequencies: a seed, a ``numpy.random.Generator``
+            or None (a seed is drawn and reported in ``details``).
 
     Returns:
         An :class:`~kexue.stats.independence.HSICTestResult` with method "rff"; ``details``
@@ -150,23 +184,26 @@ def rff_hsic(x: object, y: object, n_features: int = 100, *,
     Example:
         >>> rng = np.random.default_rng(0)
         >>> x = rng.standard_normal(100_000)
-        >>> rff_hsic(x, np.abs(x) + rng.standard_normal(100_000), 50).p_value < 1e-6
+        >>> rff_hsic(x, np.abs(x) + rng.standard_normal(100_000), 50).pvalue < 1e-6
         True
     """
     n_features = _check_count(n_features, "n_features", 2)
     if n_features % 2:
         raise ValueError(f"n_features must be even (cos and sin pairs), got {n_features}")
-    xs, ys, kx, ky = prepare(x, y, kernel_x, kernel_y, 6, "rff_hsic")
-    rng = np.random.default_rng(seed)
-    phi_x = _fourier_map(kx, xs.shape[1], n_features, rng, "kernel_x")
-    phi_y = _fourier_map(ky, ys.shape[1], n_features, rng, "kernel_y")
+    xs, ys, kx, ky = prepare(x, y, kernel_x, kernel_y, 6, "rff_hsic",
+                             bandwidth_x=bandwidth_x, bandwidth_y=bandwidth_y)
+    check_feature_memory(len(xs), n_features, "n_features")
+    generator, seed = generator_and_seed(rng)
+    phi_x = _fourier_map(kx, xs.shape[1], n_features, generator, "kernel_x")
+    phi_y = _fourier_map(ky, ys.shape[1], n_features, generator, "kernel_y")
     return _feature_test(xs, ys, phi_x, phi_y, "rff", kx, ky,
-                         {"n_features": n_features, "seed": seed}, seed)
+                         {"n_features": n_features, "seed": seed}, generator)
 
 
 def nystrom_hsic(x: object, y: object, n_landmarks: int = 100, *,
                  kernel_x: KernelSpec = "gaussian", kernel_y: KernelSpec = None,
-                 seed: int | None = 0) -> HSICTestResult:
+                 bandwidth_x: float | None = None, bandwidth_y: float | None = None,
+                 rng: RandomState = 0) -> HSICTestResult:
     """HSIC_b with Nystrom features from ``n_landmarks`` random rows, and its p-value.
 
     O(n m^2) time for m landmarks; works with any kernel.
@@ -177,22 +214,28 @@ def nystrom_hsic(x: object, y: object, n_landmarks: int = 100, *,
         n_landmarks: landmark rows m (the same rows for x and y), 1 <= m <= n.
         kernel_x: kernel name, Kernel or callable (see :func:`kexue.stats.hsic_biased`).
         kernel_y: kernel of y; None reuses ``kernel_x``'s specification, fitted to y.
-        seed: seed of the landmark choice.
+        bandwidth_x: Gaussian/Laplacian bandwidth of x (None = median heuristic).
+        bandwidth_y: the same for y.
+        rng: randomness of the landmark choice: a seed, a ``numpy.random.Generator``
+            or None (a seed is drawn and reported in ``details``).
 
     Example:
         >>> rng = np.random.default_rng(0)
         >>> x = rng.standard_normal(100_000)
-        >>> nystrom_hsic(x, rng.standard_normal(100_000), 30).p_value > 1e-3
+        >>> nystrom_hsic(x, rng.standard_normal(100_000), 30).pvalue > 1e-3
         True
     """
-    xs, ys, kx, ky = prepare(x, y, kernel_x, kernel_y, 6, "nystrom_hsic")
+    xs, ys, kx, ky = prepare(x, y, kernel_x, kernel_y, 6, "nystrom_hsic",
+                             bandwidth_x=bandwidth_x, bandwidth_y=bandwidth_y)
     m = _check_count(n_landmarks, "n_landmarks", 1)
     if m > len(xs):
         raise ValueError(f"n_landmarks must be at most n = {len(xs)}, got {m}")
-    landmarks = np.sort(np.random.default_rng(seed).choice(len(xs), m, replace=False))
+    check_feature_memory(len(xs), m, "n_landmarks")
+    generator, seed = generator_and_seed(rng)
+    landmarks = np.sort(generator.choice(len(xs), m, replace=False))
     return _feature_test(xs, ys, _nystrom_map(kx, xs, landmarks),
                          _nystrom_map(ky, ys, landmarks), "nystrom", kx, ky,
-                         {"n_landmarks": m, "seed": seed}, seed)
+                         {"n_landmarks": m, "seed": seed}, generator)
 
 
 def _block_statistics(x: np.ndarray, y: np.ndarray, kx: Kernel, ky: Kernel,
@@ -216,7 +259,8 @@ def _block_statistics(x: np.ndarray, y: np.ndarray, kx: Kernel, ky: Kernel,
 
 def block_hsic(x: object, y: object, block_size: int = 100, *,
                kernel_x: KernelSpec = "gaussian", kernel_y: KernelSpec = None,
-               seed: int | None = 0) -> HSICTestResult:
+               bandwidth_x: float | None = None, bandwidth_y: float | None = None,
+               rng: RandomState = 0) -> HSICTestResult:
     """Block HSIC: the mean unbiased HSIC over disjoint blocks of rows, with a normal null.
 
     O(n B) time. Rows are taken in the given order (assumed exchangeable); a final partial
@@ -229,19 +273,24 @@ def block_hsic(x: object, y: object, block_size: int = 100, *,
         block_size: rows per block B (>= 6); n must hold at least two blocks.
         kernel_x: kernel name, Kernel or callable (see :func:`kexue.stats.hsic_biased`).
         kernel_y: kernel of y; None reuses ``kernel_x``'s specification, fitted to y.
-        seed: seed of the shuffle that estimates the null variance.
+        bandwidth_x: Gaussian/Laplacian bandwidth of x (None = median heuristic).
+        bandwidth_y: the same for y.
+        rng: randomness of the shuffle that estimates the null variance: a seed, a
+            ``numpy.random.Generator`` or None (a seed is drawn and reported in ``details``).
 
     Example:
         >>> rng = np.random.default_rng(0)
         >>> x = rng.standard_normal(20_000)
-        >>> block_hsic(x, x + rng.standard_normal(20_000), 50).p_value < 1e-6
+        >>> block_hsic(x, x + rng.standard_normal(20_000), 50).pvalue < 1e-6
         True
     """
     size = _check_count(block_size, "block_size", 6)
     xs, ys, kx, ky = prepare(x, y, kernel_x, kernel_y, 2 * size,
-                             f"block_hsic(block_size={size})")
+                             f"block_hsic(block_size={size})", bandwidth_x=bandwidth_x,
+                             bandwidth_y=bandwidth_y)
     blocks = _block_statistics(xs, ys, kx, ky, size)
-    shuffled = ys[np.random.default_rng(seed).permutation(len(ys))]
+    generator, seed = generator_and_seed(rng)
+    shuffled = ys[generator.permutation(len(ys))]
     null = _block_statistics(xs, shuffled, kx, ky, size)
     statistic = float(blocks.mean())
     null_sd = float(null.std(ddof=1)) / math.sqrt(len(blocks))

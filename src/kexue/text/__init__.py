@@ -6,25 +6,27 @@ See :func:`count_words` and :class:`Tokenizer`.
 from kexue.text.counting import (
     ENGINES,
     WordCounts,
-    batches,
-    count_batch,
     count_words,
     naive_count,
-    output_kind,
     write_counts,
 )
 from kexue.text.tokenizers import TOKENIZERS, WORD_PATTERN, Tokenizer
+from kexue.text.word_vectors import (
+    WordVectors,
+    load_word_vectors,
+    train_word_vectors,
+)
 
 __all__ = [
+    "WordVectors",
+    "load_word_vectors",
+    "train_word_vectors",
     "ENGINES",
     "TOKENIZERS",
     "WORD_PATTERN",
     "Tokenizer",
     "WordCounts",
-    "batches",
-    "count_batch",
     "count_words",
     "naive_count",
-    "output_kind",
     "write_counts",
 ]

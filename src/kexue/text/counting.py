@@ -18,8 +18,9 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import chain
+from itertools import chain, islice
 
+from kexue._validation import check_bool, check_choice, check_int, check_positive_int
 from kexue.corpora import Corpus, ReadStats, open_corpus
 from kexue.corpora.reading import DEFAULT_MAX_LINE_CHARS
 from kexue.text.tokenizers import Tokenizer
@@ -135,11 +136,6 @@ class WordCounts:
         }
 
 
-def _check_int(name: str, value: object, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}")
-
-
 def _local_results(work: Iterable[list[str]], tokenizer: Tokenizer, *, workers: int,
                    ordered: bool, start_method: str | None,
                    max_in_flight: int | None) -> Iterator[tuple[Counter, int, int]]:
@@ -226,7 +222,7 @@ def _dask_results(work: Iterable[list[str]], tokenizer: Tokenizer, *, workers: i
 
 def count_words(
     sources: str | os.PathLike | Sequence[str | os.PathLike] | Corpus,
-    tokenizer: str | Tokenizer = "jieba",
+    tokenizer: str | Tokenizer | Callable[[str], Iterable[str]] = "jieba",
     *,
     user_dict: str | os.PathLike | None = None,
     workers: int | None = None,
@@ -250,7 +246,8 @@ def count_words(
         sources: SOURCE arguments (see :func:`kexue.corpora.open_corpus`) or a
             :class:`~kexue.corpora.Corpus`.
         tokenizer: a :class:`Tokenizer` or its spec (``jieba``, ``rjieba``, ``char``,
-            ``regex``, ``regex:PATTERN``, ``module:function``).
+            ``regex``, ``regex:PATTERN``, ``module:function``), or a callable
+            ``str -> iterable of str`` (picklable for worker processes).
         user_dict: jieba user dictionary (jieba/rjieba only).
         workers: worker processes; ``None`` = ``os.cpu_count()``; ``0`` = serial in this
             process (local engine). For ``engine="dask"`` without ``scheduler``/``client``,
@@ -280,17 +277,16 @@ def count_words(
         >>> result.stats.documents, result.top(1)[0][0]
         (999, '，')
     """
-    if engine not in ENGINES:
-        raise ValueError(f"engine must be one of {', '.join(ENGINES)}; got {engine!r}")
-    if workers is not None:
-        _check_int("workers", workers, 0)
-    _check_int("min_count", min_count, 1)
-    _check_int("batch_lines", batch_lines, 1)
-    _check_int("batch_chars", batch_chars, 1)
-    if max_in_flight is not None:
-        _check_int("max_in_flight", max_in_flight, 1)
+    engine = check_choice(engine, "engine", ENGINES)
+    workers = check_int(workers, "workers", minimum=0, allow_none=True)
+    min_count = check_positive_int(min_count, "min_count")
+    batch_lines = check_positive_int(batch_lines, "batch_lines")
+    batch_chars = check_positive_int(batch_chars, "batch_chars")
+    max_in_flight = check_positive_int(max_in_flight, "max_in_flight", allow_none=True)
+    ordered = check_bool(ordered, "ordered")
     if scheduler is not None and engine != "dask":
-        raise ValueError("scheduler is only used with engine 'dask'")
+        raise ValueError(f"`scheduler` is only used with engine 'dask'; received engine "
+                         f"{engine!r}")
     if not isinstance(tokenizer, Tokenizer):
         tokenizer = Tokenizer(tokenizer, user_dict)
     elif user_dict is not None:
@@ -301,11 +297,17 @@ def count_words(
 
     start = time.perf_counter()
     work = batches(corpus.lines(), batch_lines=batch_lines, batch_chars=batch_chars)
+    if engine == "dask":
+        n_workers = n_workers or (os.cpu_count() or 1)
+    if n_workers > 1 and client is None and scheduler is None:
+        # Never start more worker processes than there are batches to count.
+        head = list(islice(work, n_workers))
+        n_workers = max(1, len(head))
+        work = chain(head, work)
     if engine == "local":
         results = _local_results(work, tokenizer, workers=n_workers, ordered=ordered,
                                  start_method=start_method, max_in_flight=max_in_flight)
     else:
-        n_workers = n_workers or (os.cpu_count() or 1)
         results = _dask_results(work, tokenizer, workers=n_workers, ordered=ordered,
                                 scheduler=scheduler, client=client,
                                 max_in_flight=max_in_flight)
@@ -336,6 +338,7 @@ def write_counts(items: Iterable[tuple[str, int]], path: str | os.PathLike) -> N
     TSV lines are ``token<TAB>count``; a backslash, tab, newline or carriage return inside a
     token is written as ``\\\\``, ``\\t``, ``\\n``, ``\\r``. JSON is one object
     ``{token: count}`` in the given order. Nothing is left behind if writing fails.
+    ``path`` ``"-"`` writes TSV to standard output.
 
     Example:
         >>> import pathlib, tempfile
@@ -346,6 +349,12 @@ def write_counts(items: Iterable[tuple[str, int]], path: str | os.PathLike) -> N
     """
     from kexue._io import atomic_write
 
+    if str(path) == "-":
+        import sys
+
+        _write_tsv(items, sys.stdout)
+        sys.stdout.flush()
+        return
     kind = output_kind(path)
     with atomic_write(path, "w") as handle:
         if kind == "json":
@@ -354,11 +363,15 @@ def write_counts(items: Iterable[tuple[str, int]], path: str | os.PathLike) -> N
             json.dump(dict(items), handle, ensure_ascii=False, indent=0)
             handle.write("\n")
         else:
-            for token, count in items:
-                if "\\" in token or "\t" in token or "\n" in token or "\r" in token:
-                    token = (token.replace("\\", "\\\\").replace("\t", "\\t")
-                             .replace("\n", "\\n").replace("\r", "\\r"))
-                handle.write(f"{token}\t{count}\n")
+            _write_tsv(items, handle)
+
+
+def _write_tsv(items: Iterable[tuple[str, int]], handle) -> None:
+    for token, count in items:
+        if "\\" in token or "\t" in token or "\n" in token or "\r" in token:
+            token = (token.replace("\\", "\\\\").replace("\t", "\\t")
+                     .replace("\n", "\\n").replace("\r", "\\r"))
+        handle.write(f"{token}\t{count}\n")
 
 
 def output_kind(path: str | os.PathLike) -> str:
@@ -373,7 +386,7 @@ def output_kind(path: str | os.PathLike) -> str:
     target = Path(path)
     suffix = target.suffix.lower()
     if suffix not in (".tsv", ".txt", ".json"):
-        raise ValueError(f"out must end in .tsv, .txt or .json; got {str(path)!r}")
+        raise ValueError(f"`out` must end in .tsv, .txt or .json; received {str(path)!r}")
     if not target.parent.is_dir():
         raise FileNotFoundError(f"output folder does not exist: {target.parent}")
     return "json" if suffix == ".json" else "tsv"

@@ -15,6 +15,8 @@ import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from kexue._validation import check_str
+
 #: built-in tokenizer names.
 TOKENIZERS = ("jieba", "rjieba", "char", "regex")
 
@@ -30,7 +32,10 @@ def _read_user_dict(path: str) -> list[tuple[str, int | None, str | None]]:
     """Parse a jieba user dictionary: ``word [freq] [tag]`` per line."""
     entries = []
     with open(path, encoding="utf-8-sig") as handle:
-        for lineno, line in enumerate(handle, start=1):
+        for lineno, line in enumerate(_dictionary_lines(handle, path), start=1):
+            if "\x00" in line:
+                raise ValueError(f"{path}:{lineno}: a binary file, not a user dictionary "
+                                 "(expected text: 'word [freq] [tag]' per line)")
             parts = line.split()
             if not parts:
                 continue
@@ -45,6 +50,15 @@ def _read_user_dict(path: str) -> list[tuple[str, int | None, str | None]]:
                                  f"got {line.strip()!r}")
             entries.append((word, freq, tag))
     return entries
+
+
+def _dictionary_lines(handle, path: str) -> Iterable[str]:
+    try:
+        yield from handle
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not a UTF-8 text file (byte {exc.start} of a chunk is "
+                         f"invalid), so not a user dictionary: expected 'word [freq] [tag]' "
+                         "per line") from None
 
 
 def _build(kind: str, user_dict: str | None) -> Callable[[str], Iterable[str]]:
@@ -97,7 +111,8 @@ class Tokenizer:
             faster, differs on about 1% of tokens), ``"char"`` (every character),
             ``"regex"`` (:data:`WORD_PATTERN`: CJK characters, numbers, words),
             ``"regex:PATTERN"`` (every match of a custom pattern) or ``"module:function"``
-            (any importable callable ``str -> iterable of str``).
+            (any importable callable ``str -> iterable of str``), or such a callable itself
+            (it must be picklable to reach worker processes, e.g. a module-level function).
         user_dict: a jieba user dictionary (``word [freq] [tag]`` per line) for ``jieba``
             and ``rjieba``.
 
@@ -111,16 +126,32 @@ class Tokenizer:
         ['Hello', '世', '界', '3.14', "don't"]
         >>> Tokenizer("char")("中文 ok")
         ['中', '文', ' ', 'o', 'k']
+        >>> Tokenizer(str.split)("a b"), Tokenizer(str.split).spec
+        (['a', 'b'], 'builtins:str.split')
     """
 
-    def __init__(self, spec: str = "jieba", user_dict: str | os.PathLike | None = None) -> None:
-        if not isinstance(spec, str) or not spec:
-            raise ValueError(f"tokenizer must be a non-empty string; got {spec!r}")
+    def __init__(self, spec: str | Callable[[str], Iterable[str]] = "jieba",
+                 user_dict: str | os.PathLike | None = None) -> None:
+        self._callable: Callable[[str], Iterable[str]] | None = None
+        if callable(spec) and not isinstance(spec, str):
+            if user_dict is not None:
+                raise ValueError("`user_dict` works with the jieba and rjieba tokenizers only; "
+                                 f"received a callable tokenizer {spec!r}")
+            self._callable = spec
+            owner = getattr(spec, "__objclass__", None)  # e.g. str.split
+            module = getattr(spec, "__module__", None) or getattr(owner, "__module__", "?")
+            self.spec = f"{module}:{getattr(spec, '__qualname__', type(spec).__name__)}"
+            self.user_dict = None
+            return
+        check_str(spec, "tokenizer")
         if user_dict is not None:
             user_dict = os.fspath(user_dict)
             if spec not in ("jieba", "rjieba"):
-                raise ValueError(f"user_dict works with the jieba and rjieba tokenizers only; "
-                                 f"got tokenizer {spec!r}")
+                raise ValueError(f"`user_dict` works with the jieba and rjieba tokenizers only; "
+                                 f"received tokenizer {spec!r}")
+            if Path(user_dict).is_dir():
+                raise ValueError(f"`user_dict` {user_dict!r} is a directory; expected a "
+                                 "dictionary file ('word [freq] [tag]' per line)")
             if not Path(user_dict).is_file():
                 raise FileNotFoundError(f"user dictionary not found: {user_dict}")
             _read_user_dict(user_dict)
@@ -134,8 +165,8 @@ class Tokenizer:
             elif ":" in spec:
                 self._check_importable(spec)
             else:
-                raise ValueError(f"tokenizer must be one of {', '.join(TOKENIZERS)}, "
-                                 f"'regex:PATTERN' or 'module:function'; got {spec!r}")
+                raise ValueError(f"`tokenizer` must be one of {', '.join(TOKENIZERS)}, "
+                                 f"'regex:PATTERN' or 'module:function'; received {spec!r}")
         self.spec = spec
         self.user_dict = user_dict
 
@@ -160,6 +191,8 @@ class Tokenizer:
     @property
     def function(self) -> Callable[[str], Iterable[str]]:
         """The underlying callable, built on first use in this process and cached."""
+        if self._callable is not None:
+            return self._callable
         key = (self.spec, self.user_dict)
         function = _PROCESS_CACHE.get(key)
         if function is None:
@@ -170,7 +203,7 @@ class Tokenizer:
         return list(self.function(text))
 
     def __reduce__(self):
-        return (Tokenizer, (self.spec, self.user_dict))
+        return (Tokenizer, (self._callable or self.spec, self.user_dict))
 
     def __repr__(self) -> str:
         extra = f", user_dict={self.user_dict!r}" if self.user_dict else ""

@@ -33,9 +33,10 @@ from typing import Any
 import keras
 from keras import ops
 
+from kexue._validation import check_choice
+from kexue.stats.kernels import KERNEL_NAMES
+
 __all__ = [
-    "HSICLoss",
-    "HSICPenalty",
     "cka",
     "cka_from_kernels",
     "gaussian_kernel",
@@ -53,7 +54,7 @@ __all__ = [
 ]
 
 KernelSpec = str | Callable[[Any, Any], Any]
-_KERNELS = ("gaussian", "laplacian", "linear", "polynomial")
+_KERNELS = KERNEL_NAMES
 _ESTIMATORS = ("biased", "unbiased", "cka")
 
 
@@ -115,7 +116,7 @@ def pairwise_squared_distances(x: Any) -> Any:
 
     Example:
         >>> import numpy as np
-        >>> from kexue.stats.keras_ops import pairwise_squared_distances
+        >>> from kexue.stats.keras_hsic import pairwise_squared_distances
         >>> d2 = pairwise_squared_distances(np.array([[0.0], [3.0]], dtype="float32"))
         >>> [float(v) for v in np.asarray(d2).ravel()]
         [0.0, 9.0, 9.0, 0.0]
@@ -162,7 +163,7 @@ def median_bandwidth(x: Any) -> Any:
 
     Example:
         >>> import numpy as np
-        >>> from kexue.stats.keras_ops import median_bandwidth
+        >>> from kexue.stats.keras_hsic import median_bandwidth
         >>> x = np.array([0.0, 1.0, 3.0], dtype="float32")  # d^2 = 1, 9, 4 -> median 4
         >>> round(float(median_bandwidth(x)), 4)
         1.4142
@@ -195,7 +196,7 @@ def gaussian_kernel(x: Any, bandwidth: float | Any | None = None) -> Any:
 
     Example:
         >>> import numpy as np
-        >>> from kexue.stats.keras_ops import gaussian_kernel
+        >>> from kexue.stats.keras_hsic import gaussian_kernel
         >>> k = gaussian_kernel(np.array([0.0, 1.0], dtype="float32"), bandwidth=1.0)
         >>> round(float(np.asarray(k)[0, 1]), 4)  # exp(-1/2)
         0.6065
@@ -219,7 +220,7 @@ def laplacian_kernel(x: Any, bandwidth: float | Any | None = None) -> Any:
 
     Example:
         >>> import numpy as np
-        >>> from kexue.stats.keras_ops import laplacian_kernel
+        >>> from kexue.stats.keras_hsic import laplacian_kernel
         >>> k = laplacian_kernel(np.array([0.0, 2.0], dtype="float32"), bandwidth=1.0)
         >>> round(float(np.asarray(k)[0, 1]), 4)  # exp(-2)
         0.1353
@@ -247,7 +248,7 @@ def linear_kernel(x: Any) -> Any:
 
     Example:
         >>> import numpy as np
-        >>> from kexue.stats.keras_ops import linear_kernel
+        >>> from kexue.stats.keras_hsic import linear_kernel
         >>> np.asarray(linear_kernel(np.array([1.0, 2.0], dtype="float32"))).tolist()
         [[1.0, 2.0], [2.0, 4.0]]
     """
@@ -269,7 +270,7 @@ def polynomial_kernel(x: Any, degree: int = 2, gamma: float = 1.0, coef0: float 
 
     Example:
         >>> import numpy as np
-        >>> from kexue.stats.keras_ops import polynomial_kernel
+        >>> from kexue.stats.keras_hsic import polynomial_kernel
         >>> np.asarray(polynomial_kernel(np.array([1.0, 2.0], dtype="float32"))).tolist()
         [[4.0, 9.0], [9.0, 25.0]]
     """
@@ -294,7 +295,7 @@ def kernel_matrix(x: Any, kernel: KernelSpec = "gaussian", bandwidth: Any = None
 
     Example:
         >>> import numpy as np
-        >>> from kexue.stats.keras_ops import kernel_matrix
+        >>> from kexue.stats.keras_hsic import kernel_matrix
         >>> tuple(kernel_matrix(np.zeros((3, 2), dtype="float32"), "linear").shape)
         (3, 3)
     """
@@ -344,7 +345,7 @@ def hsic_biased_from_kernels(k_x: Any, k_y: Any) -> Any:
 
     Example:
         >>> import numpy as np
-        >>> from kexue.stats.keras_ops import hsic_biased_from_kernels
+        >>> from kexue.stats.keras_hsic import hsic_biased_from_kernels
         >>> k = np.eye(4, dtype="float32")
         >>> round(float(hsic_biased_from_kernels(k, k)), 4)  # tr(H H) / 16 = 3 / 16
         0.1875
@@ -369,7 +370,7 @@ def hsic_unbiased_from_kernels(k_x: Any, k_y: Any) -> Any:
 
     Example:
         >>> import numpy as np
-        >>> from kexue.stats.keras_ops import hsic_unbiased_from_kernels
+        >>> from kexue.stats.keras_hsic import hsic_unbiased_from_kernels
         >>> k = np.ones((5, 5), dtype="float32")  # a constant kernel carries no information
         >>> abs(float(hsic_unbiased_from_kernels(k, np.eye(5, dtype="float32")))) < 1e-6
         True
@@ -396,7 +397,7 @@ def cka_from_kernels(k_x: Any, k_y: Any, unbiased: bool = False) -> Any:
 
     Example:
         >>> import numpy as np
-        >>> from kexue.stats.keras_ops import cka_from_kernels
+        >>> from kexue.stats.keras_hsic import cka_from_kernels
         >>> k = np.array([[2.0, 1.0], [1.0, 2.0]], dtype="float32")
         >>> round(float(cka_from_kernels(k, 3.0 * k)), 4)
         1.0
@@ -426,6 +427,7 @@ def _kernels(
     x = _as_samples(x, "x")
     y = _as_samples(y, "y")
     _check_pair(x, y, "x", "y", minimum=minimum)
+    kernel_y = kernel_x if kernel_y is None else kernel_y
     if x.dtype != y.dtype:
         y = ops.cast(y, x.dtype)
     return kernel_matrix(x, kernel_x, bandwidth_x), kernel_matrix(y, kernel_y, bandwidth_y)
@@ -434,9 +436,9 @@ def _kernels(
 def hsic_biased(
     x: Any,
     y: Any,
-    *,
     kernel_x: KernelSpec = "gaussian",
-    kernel_y: KernelSpec = "gaussian",
+    kernel_y: KernelSpec | None = None,
+    *,
     bandwidth_x: Any = None,
     bandwidth_y: Any = None,
 ) -> Any:
@@ -446,7 +448,7 @@ def hsic_biased(
         x: (n,) or (n, d_x) samples.
         y: (n,) or (n, d_y) samples, paired with ``x`` row by row.
         kernel_x: kernel of x, a name (see :func:`kernel_matrix`) or a callable.
-        kernel_y: kernel of y.
+        kernel_y: kernel of y; ``None`` uses ``kernel_x``'s specification (fitted to y).
         bandwidth_x: Gaussian/Laplacian bandwidth of x; ``None`` = median heuristic of x.
         bandwidth_y: the same for y (each variable gets its own bandwidth).
 
@@ -455,7 +457,7 @@ def hsic_biased(
 
     Example:
         >>> import numpy as np
-        >>> from kexue.stats.keras_ops import hsic_biased
+        >>> from kexue.stats.keras_hsic import hsic_biased
         >>> rng = np.random.default_rng(0)
         >>> x = rng.normal(size=(200, 1)).astype("float32")
         >>> dependent = float(hsic_biased(x, x + 0.1 * rng.normal(size=(200, 1))))
@@ -470,9 +472,9 @@ def hsic_biased(
 def hsic_unbiased(
     x: Any,
     y: Any,
-    *,
     kernel_x: KernelSpec = "gaussian",
-    kernel_y: KernelSpec = "gaussian",
+    kernel_y: KernelSpec | None = None,
+    *,
     bandwidth_x: Any = None,
     bandwidth_y: Any = None,
 ) -> Any:
@@ -482,7 +484,7 @@ def hsic_unbiased(
         x: (n,) or (n, d_x) samples.
         y: (n,) or (n, d_y) samples, paired with ``x`` row by row.
         kernel_x: kernel of x, a name (see :func:`kernel_matrix`) or a callable.
-        kernel_y: kernel of y.
+        kernel_y: kernel of y; ``None`` uses ``kernel_x``'s specification (fitted to y).
         bandwidth_x: Gaussian/Laplacian bandwidth of x; ``None`` = median heuristic of x.
         bandwidth_y: the same for y.
 
@@ -491,7 +493,7 @@ def hsic_unbiased(
 
     Example:
         >>> import numpy as np
-        >>> from kexue.stats.keras_ops import hsic_unbiased
+        >>> from kexue.stats.keras_hsic import hsic_unbiased
         >>> rng = np.random.default_rng(0)
         >>> x, y = rng.normal(size=(2, 300, 1)).astype("float32")
         >>> abs(float(hsic_unbiased(x, y))) < 0.01
@@ -504,9 +506,9 @@ def hsic_unbiased(
 def cka(
     x: Any,
     y: Any,
-    *,
     kernel_x: KernelSpec = "gaussian",
-    kernel_y: KernelSpec = "gaussian",
+    kernel_y: KernelSpec | None = None,
+    *,
     bandwidth_x: Any = None,
     bandwidth_y: Any = None,
     unbiased: bool = False,
@@ -517,7 +519,7 @@ def cka(
         x: (n,) or (n, d_x) samples.
         y: (n,) or (n, d_y) samples, paired with ``x`` row by row.
         kernel_x: kernel of x, a name (see :func:`kernel_matrix`) or a callable.
-        kernel_y: kernel of y.
+        kernel_y: kernel of y; ``None`` uses ``kernel_x``'s specification (fitted to y).
         bandwidth_x: Gaussian/Laplacian bandwidth of x; ``None`` = median heuristic of x.
         bandwidth_y: the same for y.
         unbiased: HSIC_u instead of HSIC_b in numerator and denominator (n >= 4).
@@ -527,7 +529,7 @@ def cka(
 
     Example:
         >>> import numpy as np
-        >>> from kexue.stats.keras_ops import cka
+        >>> from kexue.stats.keras_hsic import cka
         >>> x = np.random.default_rng(0).normal(size=(50, 3)).astype("float32")
         >>> round(float(cka(x, 2.0 * x, kernel_x="linear", kernel_y="linear")), 4)
         1.0
@@ -546,7 +548,7 @@ def hsic_penalty(
     *,
     estimator: str = "biased",
     kernel_x: KernelSpec = "gaussian",
-    kernel_y: KernelSpec = "gaussian",
+    kernel_y: KernelSpec | None = None,
     bandwidth_x: Any = None,
     bandwidth_y: Any = None,
 ) -> Any:
@@ -557,7 +559,7 @@ def hsic_penalty(
         y: (n,) or (n, d_y) samples, e.g. a nuisance or protected variable.
         estimator: ``"biased"``, ``"unbiased"`` or ``"cka"``.
         kernel_x: kernel of x.
-        kernel_y: kernel of y.
+        kernel_y: kernel of y; ``None`` uses ``kernel_x``'s specification (fitted to y).
         bandwidth_x: bandwidth of x (``None`` = median heuristic, held constant).
         bandwidth_y: bandwidth of y.
 
@@ -568,13 +570,12 @@ def hsic_penalty(
 
     Example:
         >>> import numpy as np
-        >>> from kexue.stats.keras_ops import hsic_penalty
+        >>> from kexue.stats.keras_hsic import hsic_penalty
         >>> z = np.random.default_rng(0).normal(size=(64, 4)).astype("float32")
         >>> float(hsic_penalty(z, z[:, :1], estimator="cka")) > 0.1
         True
     """
-    if estimator not in _STATISTICS:
-        raise ValueError(f"`estimator` must be one of {_ESTIMATORS}; received {estimator!r}.")
+    estimator = check_choice(estimator, "estimator", _ESTIMATORS)
     return _STATISTICS[estimator](
         x,
         y,
@@ -583,180 +584,3 @@ def hsic_penalty(
         bandwidth_x=bandwidth_x,
         bandwidth_y=bandwidth_y,
     )
-
-
-def _check_kernel_spec(kernel: KernelSpec, name: str) -> None:
-    if not callable(kernel) and kernel not in _KERNELS:
-        raise ValueError(f"`{name}` must be one of {_KERNELS} or a callable; received {kernel!r}.")
-
-
-@keras.saving.register_keras_serializable(package="kexue")
-class HSICLoss(keras.losses.Loss):
-    """HSIC between ``y_pred`` and ``y_true`` over the batch, as a ``model.compile`` loss.
-
-    The statistic is computed over the whole batch (HSIC is not a per-sample loss), so
-    ``sample_weight`` is not supported and the batch should hold enough samples (tens at
-    least) for the estimate to mean something.
-
-    Args:
-        estimator: ``"biased"``, ``"unbiased"`` or ``"cka"``.
-        maximize: if True the loss is ``-statistic`` (to make predictions depend on the
-            target, as in HSIC-as-objective training); if False (default) ``+statistic``
-            (to make them independent, e.g. of a nuisance variable given as ``y_true``).
-        kernel_pred: kernel of ``y_pred`` (a name; callables are not serialisable).
-        kernel_true: kernel of ``y_true``.
-        bandwidth_pred: bandwidth for ``y_pred``, ``None`` = median heuristic per batch.
-        bandwidth_true: bandwidth for ``y_true``.
-        name: the loss name.
-
-    Example:
-        >>> import numpy as np
-        >>> from kexue.stats.keras_ops import HSICLoss
-        >>> loss = HSICLoss(estimator="cka", maximize=True)
-        >>> x = np.random.default_rng(0).normal(size=(32, 2)).astype("float32")
-        >>> round(float(loss(x, x)), 4)
-        -1.0
-    """
-
-    def __init__(
-        self,
-        estimator: str = "biased",
-        maximize: bool = False,
-        kernel_pred: str = "gaussian",
-        kernel_true: str = "gaussian",
-        bandwidth_pred: float | None = None,
-        bandwidth_true: float | None = None,
-        name: str = "hsic_loss",
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(name=name, **kwargs)
-        if estimator not in _STATISTICS:
-            raise ValueError(f"`estimator` must be one of {_ESTIMATORS}; received {estimator!r}.")
-        _check_kernel_spec(kernel_pred, "kernel_pred")
-        _check_kernel_spec(kernel_true, "kernel_true")
-        self.estimator = estimator
-        self.maximize = bool(maximize)
-        self.kernel_pred = kernel_pred
-        self.kernel_true = kernel_true
-        self.bandwidth_pred = bandwidth_pred
-        self.bandwidth_true = bandwidth_true
-
-    def call(self, y_true: Any, y_pred: Any) -> Any:
-        statistic = _STATISTICS[self.estimator](
-            y_pred,
-            y_true,
-            kernel_x=self.kernel_pred,
-            kernel_y=self.kernel_true,
-            bandwidth_x=self.bandwidth_pred,
-            bandwidth_y=self.bandwidth_true,
-        )
-        return -statistic if self.maximize else statistic
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config.update(
-            estimator=self.estimator,
-            maximize=self.maximize,
-            kernel_pred=self.kernel_pred,
-            kernel_true=self.kernel_true,
-            bandwidth_pred=self.bandwidth_pred,
-            bandwidth_true=self.bandwidth_true,
-        )
-        return config
-
-
-@keras.saving.register_keras_serializable(package="kexue")
-class HSICPenalty(keras.layers.Layer):
-    """Identity layer that adds ``weight * HSIC(z, s)`` to the model's losses.
-
-    Put it on a representation ``z`` to make ``z`` independent of another tensor ``s`` of the
-    same batch (a nuisance or protected attribute, the input, a residual): the layer returns
-    ``z`` unchanged and registers the penalty with ``add_loss``, so ``model.fit`` minimises the
-    task loss plus the penalty on any backend.
-
-    Mind the scale: HSIC's size depends on the kernel, so a wide ``z`` followed by a linear
-    layer can shrink the penalty by moving ``s`` into a low-variance direction that a
-    median-bandwidth kernel barely sees, then scaling it back up. Penalise the quantity the
-    rest of the model actually uses (or a normalised one), and check the result with an
-    independent measure.
-
-    Args:
-        weight: the multiplier of the penalty (>= 0).
-        estimator: ``"biased"``, ``"unbiased"`` or ``"cka"``.
-        kernel_z: kernel of ``z`` (a name).
-        kernel_s: kernel of ``s``.
-        bandwidth_z: bandwidth of ``z``; ``None`` = median heuristic per batch.
-        bandwidth_s: bandwidth of ``s``.
-        **kwargs: base ``Layer`` arguments (``name``, ``dtype``...).
-
-    Call arguments:
-        inputs: a list ``[z, s]`` with the same batch size.
-
-    Returns:
-        ``z``.
-
-    Example:
-        >>> import keras
-        >>> from kexue.stats.keras_ops import HSICPenalty
-        >>> x = keras.Input((3,))
-        >>> z = keras.layers.Dense(2)(x)
-        >>> z = HSICPenalty(weight=10.0)([z, x[:, :1]])
-        >>> model = keras.Model(x, keras.layers.Dense(1)(z))
-    """
-
-    def __init__(
-        self,
-        weight: float = 1.0,
-        estimator: str = "biased",
-        kernel_z: str = "gaussian",
-        kernel_s: str = "gaussian",
-        bandwidth_z: float | None = None,
-        bandwidth_s: float | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        if not weight >= 0:
-            raise ValueError(f"`weight` must be >= 0; received {weight!r}.")
-        if estimator not in _STATISTICS:
-            raise ValueError(f"`estimator` must be one of {_ESTIMATORS}; received {estimator!r}.")
-        _check_kernel_spec(kernel_z, "kernel_z")
-        _check_kernel_spec(kernel_s, "kernel_s")
-        self.weight = float(weight)
-        self.estimator = estimator
-        self.kernel_z = kernel_z
-        self.kernel_s = kernel_s
-        self.bandwidth_z = bandwidth_z
-        self.bandwidth_s = bandwidth_s
-
-    def call(self, inputs: Any) -> Any:
-        if not isinstance(inputs, list | tuple) or len(inputs) != 2:
-            raise ValueError(
-                f"HSICPenalty expects a list [z, s]; received {type(inputs).__name__}."
-            )
-        z, s = inputs
-        penalty = hsic_penalty(
-            z,
-            s,
-            estimator=self.estimator,
-            kernel_x=self.kernel_z,
-            kernel_y=self.kernel_s,
-            bandwidth_x=self.bandwidth_z,
-            bandwidth_y=self.bandwidth_s,
-        )
-        self.add_loss(self.weight * penalty)
-        return z
-
-    def compute_output_shape(self, input_shape: Any) -> Any:
-        return input_shape[0]
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config.update(
-            weight=self.weight,
-            estimator=self.estimator,
-            kernel_z=self.kernel_z,
-            kernel_s=self.kernel_s,
-            bandwidth_z=self.bandwidth_z,
-            bandwidth_s=self.bandwidth_s,
-        )
-        return config

@@ -1,0 +1,486 @@
+"""Batched, incremental decoding of title models: greedy and beam search (L2R, R2L), the
+article's k×k synchronous bidirectional beam (``bi``) and SB-NMT's ``sb-half``.
+
+Shape (after KerasHub's ``BeamSampler``): a search drives a step function
+``next(prompt, cache, index) -> (log_probs, cache)``; ``prompt`` holds the tokens so far,
+``prompt[:, index]`` is the newest one, and ``cache`` (LSTM states, key/value caches of
+:class:`~kexue.layers.CausalCrossAttention`) is carried from step to step and reordered by
+the search when hypotheses are pruned. :class:`TitleDecoder` builds the step functions of a
+trained model from its own layers (one position per step, never recomputing the prefix).
+The bookkeeping of the searches runs in NumPy, driven by a Python loop over positions; the
+network steps are batched ``keras.ops`` calls (eager; not a ``keras.ops.while_loop``: the
+k×k pairing and the pooled finished lists are simpler and as fast this way on CPU).
+
+Scores are sums of log-probabilities, divided by the GNMT length penalty
+``((5 + length) / 6) ** length_penalty`` (0: none, the article's choice). A hypothesis that
+emits its end token *leaves the beam* (the 2019 code kept it, wasting a slot) and joins a
+finished list; a search stops when no live hypothesis can still beat the ``n_best``-th
+finished one, or at ``max_length`` characters (the last step may only end).
+
+Bidirectional searches (``probs`` from a model with both decoders): with ``bi`` each
+direction keeps ``beam`` hypotheses; at each step the probability of a next token for an
+L2R hypothesis is averaged over all live R2L hypotheses it may attend to (k×k pairings),
+and mirrored for R2L; with ``sb-half`` the ``i``-th L2R hypothesis attends to the ``i``-th
+R2L one only. Both pool the finished hypotheses of the two directions (R2L reversed) and
+return the best.
+
+Example:
+    >>> import numpy as np
+    >>> with np.errstate(divide="ignore"):
+    ...     table = np.log(np.array([[0.0, 0.0, 0.0, 0.4, 0.6],    # first step (no end)
+    ...                             [0.0, 0.0, 0.0, 0.9, 0.1]]))  # later steps
+    >>> def step(prompt, cache, index):
+    ...     return np.repeat(table[min(index, 1)][None], len(prompt), 0), cache
+    >>> [(h.tokens, round(h.score, 3)) for h in beam_search(step, {}, 1, beam=2, n_best=2,
+    ...  max_length=3, start=2, end=3)[0]]
+    [((4,), -0.616), ((4, 4), -2.919)]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from kexue._validation import check_choice, check_float, check_int, check_positive_int
+from kexue.tasks.title.data import END, PAD, START
+
+__all__ = [
+    "DECODERS",
+    "Hypothesis",
+    "beam_search",
+    "bidirectional_beam_search",
+    "TitleDecoder",
+]
+
+#: decoder names of ``kexue title generate --decoder``.
+DECODERS = ("bi", "sb-half", "l2r", "r2l")
+StepFunction = Callable[[np.ndarray, Any, int], tuple[np.ndarray, Any]]
+NEG_INF = -np.inf
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    """A decoded title: ``tokens`` (in reading order), ``score`` (normalised),
+    ``direction`` that produced it."""
+
+    tokens: tuple[int, ...]
+    score: float
+    direction: str = "l2r"
+
+
+def _penalty(length: int, alpha: float) -> float:
+    return ((5.0 + length) / 6.0) ** alpha if alpha else 1.0
+
+
+def _take(cache: Any, rows: np.ndarray) -> Any:
+    if cache is None or isinstance(cache, np.ndarray):
+        return None if cache is None else cache[rows]
+    if isinstance(cache, dict):
+        return {k: _take(v, rows) for k, v in cache.items()}
+    if isinstance(cache, (list, tuple)):
+        return type(cache)(_take(v, rows) for v in cache)
+    from keras import ops
+
+    return ops.take(cache, rows, axis=0)
+
+
+def _ban_repeats(log_probs: np.ndarray, prompt: np.ndarray, index: int, n: int) -> None:
+    """Forbid (in place) tokens that would repeat an n-gram of the hypothesis' own text."""
+    if n <= 0 or index + 1 < n:
+        return
+    for row in range(prompt.shape[0]):
+        text = prompt[row, 1:index + 1]
+        if len(text) < n - 1:
+            continue
+        tail = tuple(text[len(text) - n + 1:]) if n > 1 else ()
+        for s in range(len(text) - n + 1):
+            if tuple(text[s:s + n - 1]) == tail:
+                log_probs[row, text[s + n - 1]] = NEG_INF
+
+
+class _Beam:
+    """The bookkeeping of one direction's beams over a batch (NumPy)."""
+
+    def __init__(self, batch: int, beam: int, max_length: int, start: int, end: int,
+                 alpha: float, n_best: int, direction: str) -> None:
+        self.batch, self.beam, self.end, self.alpha = batch, beam, end, alpha
+        self.max_length, self.n_best, self.direction = max_length, n_best, direction
+        self.prompt = np.full((batch * beam, max_length + 2), PAD, "int64")
+        self.prompt[:, 0] = start
+        self.scores = np.full((batch, beam), NEG_INF)
+        self.scores[:, 0] = 0.0
+        self.finished: list[list[tuple[float, tuple[int, ...], float]]] = [[] for _ in
+                                                                           range(batch)]
+        self.banned = [PAD, START if end == END else END]
+
+    def valid(self) -> np.ndarray:
+        return np.isfinite(self.scores)
+
+    def advance(self, log_probs: np.ndarray, index: int, no_repeat_ngram: int) -> np.ndarray:
+        """Select the next beam from ``log_probs`` ``(batch * beam, vocab)``; return the
+        flat parent rows."""
+        log_probs = np.array(log_probs, dtype="float64")
+        log_probs[:, self.banned] = NEG_INF
+        _ban_repeats(log_probs, self.prompt, index, no_repeat_ngram)
+        if index == 0:  # a title has at least one character
+            log_probs[:, self.end] = NEG_INF
+        if index >= self.max_length:  # no room for another character: end here
+            keep = log_probs[:, self.end].copy()
+            log_probs[:] = NEG_INF
+            log_probs[:, self.end] = keep
+        vocab = log_probs.shape[1]
+        total = (self.scores.reshape(-1, 1) + log_probs).reshape(self.batch, -1)
+        top = np.argsort(-total, axis=1, kind="stable")[:, :self.beam]
+        for b in range(self.batch):
+            for flat in top[b]:
+                score = total[b, flat]
+                if np.isfinite(score) and flat % vocab == self.end:
+                    row = b * self.beam + flat // vocab
+                    tokens = tuple(int(t) for t in self.prompt[row, 1:index + 1])
+                    self.finished[b].append((score / _penalty(index, self.alpha), tokens, score))
+        total = total.reshape(self.batch, self.beam, vocab)
+        total[:, :, self.end] = NEG_INF
+        total = total.reshape(self.batch, -1)
+        top = np.argsort(-total, axis=1, kind="stable")[:, :self.beam]
+        parents = top // vocab
+        rows = (np.arange(self.batch)[:, None] * self.beam + parents).reshape(-1)
+        self.scores = np.take_along_axis(total, top, 1)
+        self.prompt = self.prompt[rows]
+        self.prompt[:, index + 1] = (top % vocab).reshape(-1)
+        return rows
+
+    def bound(self) -> np.ndarray:
+        """Per item, the best normalised score a live hypothesis could still reach."""
+        best = self.scores.max(axis=1)
+        return best / _penalty(self.max_length, self.alpha) if self.alpha else best
+
+    def kth_finished(self, k: int) -> np.ndarray:
+        out = np.full(self.batch, NEG_INF)
+        for b, items in enumerate(self.finished):
+            if len(items) >= k:
+                out[b] = sorted((s for s, _, _ in items), reverse=True)[k - 1]
+        return out
+
+    def results(self, b: int) -> list[tuple[float, tuple[int, ...]]]:
+        items = [(s, t) for s, t, _ in self.finished[b]]
+        if not items:  # nothing ended within max_length: the best live hypothesis
+            row = int(np.argmax(self.scores[b]))
+            items = [(float(self.scores[b, row]),
+                      tuple(int(t) for t in self.prompt[b * self.beam + row, 1:]
+                            if t != PAD))]
+        return items
+
+
+def _hypotheses(items: list[tuple[float, tuple[int, ...], str]], n_best: int) -> list[Hypothesis]:
+    items = sorted(items, key=lambda item: -item[0])[:n_best]
+    return [Hypothesis(tokens if d == "l2r" else tokens[::-1], float(s), d)
+            for s, tokens, d in items]
+
+
+def _check(beam: int, max_length: int, length_penalty: float, no_repeat_ngram: int,
+           n_best: int) -> None:
+    check_positive_int(beam, "beam")
+    check_positive_int(max_length, "max_length")
+    check_float(length_penalty, "length_penalty", minimum=0.0)
+    check_int(no_repeat_ngram, "no_repeat_ngram", minimum=0)
+    check_positive_int(n_best, "n_best")
+    if n_best > beam:
+        raise ValueError(f"`n_best` must be <= `beam` ({beam}); received {n_best}")
+
+
+def beam_search(next: StepFunction, cache: Any, batch_size: int, *, beam: int = 3,
+                max_length: int = 32, start: int = START, end: int = END,
+                length_penalty: float = 0.0, no_repeat_ngram: int = 0, n_best: int = 1,
+                direction: str = "l2r") -> list[list[Hypothesis]]:
+    """Beam search (``beam=1``: greedy) with one step function.
+
+    Args:
+        next: ``next(prompt, cache, index) -> (log_probs (rows, vocab), cache)`` with
+            ``rows = batch_size * beam``; ``cache`` rows are reordered with the beams.
+        cache: the initial cache (rows ``batch_size * beam``, item-major).
+        batch_size: number of inputs.
+        beam: hypotheses kept per input.
+        max_length: most characters per title.
+        start, end: start and end ids (R2L: ``start=END, end=START``).
+        length_penalty: GNMT ``alpha``.
+        no_repeat_ngram: forbid repeating any n-gram (0: off).
+        n_best: hypotheses returned per input.
+        direction: ``"r2l"`` reverses the returned tokens into reading order.
+
+    Returns:
+        ``n_best`` :class:`Hypothesis` per input, best first.
+    """
+    _check(beam, max_length, length_penalty, no_repeat_ngram, n_best)
+    state = _Beam(batch_size, beam, max_length, start, end, length_penalty, n_best, direction)
+    for index in range(max_length + 1):
+        log_probs, cache = next(state.prompt[:, :index + 1], cache, index)
+        rows = state.advance(np.asarray(log_probs), index, no_repeat_ngram)
+        if np.all(state.kth_finished(n_best) >= state.bound()):
+            break
+        cache = _take(cache, rows)
+    return [_hypotheses([(s, t, direction) for s, t in state.results(b)], n_best)
+            for b in range(batch_size)]
+
+
+BiStepFunction = Callable[[np.ndarray, np.ndarray, Any, int], tuple[np.ndarray, np.ndarray, Any]]
+
+
+def _log_mean_over_partners(log_probs: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """``log mean_j p[b, i, j, :]`` over live partners ``j`` -> ``(batch * beam, vocab)``."""
+    weights = valid.astype("float64")
+    weights /= np.maximum(weights.sum(axis=1, keepdims=True), 1.0)
+    with np.errstate(divide="ignore"):
+        mean = np.einsum("bijv,bj->biv", np.exp(log_probs.astype("float64")), weights)
+        return np.log(mean).reshape(-1, log_probs.shape[-1])
+
+
+def bidirectional_beam_search(next: BiStepFunction, cache: Any, batch_size: int, *,
+                              pairing: str = "all", beam: int = 3, max_length: int = 32,
+                              length_penalty: float = 0.0, no_repeat_ngram: int = 0,
+                              n_best: int = 1) -> list[list[Hypothesis]]:
+    """Synchronous bidirectional beam search (``pairing="all"``: the article's k×k;
+    ``"diagonal"``: SB-NMT's ``sb-half``).
+
+    Args:
+        next: ``next(l2r_prompt, r2l_prompt, cache, index) -> (l2r_log_probs,
+            r2l_log_probs, cache)``. With ``pairing="all"`` the log-probabilities are
+            ``(batch, beam, beam, vocab)``: ``l2r[b, i, j]`` is the L2R hypothesis ``i``
+            attending to R2L hypothesis ``j``, ``r2l[b, j, i]`` the mirror; with
+            ``"diagonal"`` they are ``(batch * beam, vocab)`` (hypothesis ``i`` with
+            partner ``i``). ``cache`` is ``{"l2r": ..., "r2l": ..., "shared": ...}``; each
+            direction's part is reordered with that direction's beam.
+        cache, batch_size, beam, max_length, length_penalty, no_repeat_ngram, n_best: as
+            in :func:`beam_search`.
+
+    Returns:
+        ``n_best`` :class:`Hypothesis` per input (finished hypotheses of both directions
+        pooled, R2L ones in reading order), best first.
+    """
+    check_choice(pairing, "pairing", ("all", "diagonal"))
+    _check(beam, max_length, length_penalty, no_repeat_ngram, n_best)
+    beams = {"l2r": _Beam(batch_size, beam, max_length, START, END, length_penalty, n_best,
+                          "l2r"),
+             "r2l": _Beam(batch_size, beam, max_length, END, START, length_penalty, n_best,
+                          "r2l")}
+    for index in range(max_length + 1):
+        l2r, r2l, cache = next(beams["l2r"].prompt[:, :index + 1],
+                               beams["r2l"].prompt[:, :index + 1], cache, index)
+        l2r, r2l = np.asarray(l2r), np.asarray(r2l)
+        if pairing == "all":
+            valid_l2r, valid_r2l = beams["l2r"].valid(), beams["r2l"].valid()
+            l2r = _log_mean_over_partners(l2r, valid_r2l)
+            r2l = _log_mean_over_partners(r2l, valid_l2r)
+        rows = {d: beams[d].advance(lp, index, no_repeat_ngram)
+                for d, lp in (("l2r", l2r), ("r2l", r2l))}
+        pooled = [sorted([s for d in beams for s, _, _ in beams[d].finished[b]],
+                         reverse=True) for b in range(batch_size)]
+        kth = np.array([p[n_best - 1] if len(p) >= n_best else NEG_INF for p in pooled])
+        if np.all(kth >= np.maximum(beams["l2r"].bound(), beams["r2l"].bound())):
+            break
+        cache = {**cache, "l2r": _take(cache.get("l2r"), rows["l2r"]),
+                 "r2l": _take(cache.get("r2l"), rows["r2l"])}
+    results = []
+    for b in range(batch_size):
+        items = [(s, t, d) for d in beams for s, t, _ in beams[d].finished[b]]
+        if not items:
+            items = [(s, t, d) for d in beams for s, t in beams[d].results(b)]
+        results.append(_hypotheses(items, n_best))
+    return results
+
+
+class TitleDecoder:
+    """Step functions of a trained title model, built from its own layers.
+
+    Args:
+        model: a model from :func:`kexue.tasks.title.model.build_title_model`.
+
+    Use :meth:`generate` for titles, or :meth:`next_unidirectional` /
+    :meth:`next_bidirectional` with :func:`beam_search` /
+    :func:`bidirectional_beam_search`.
+    """
+
+    def __init__(self, model: Any) -> None:
+        from kexue.tasks.title.model import model_directions
+
+        self.model = model
+        self.directions = model_directions(model)
+        get = model.get_layer
+        self.embedding = get("embedding")
+        self.encoder = [get("encoder_norm"), get("encoder_bilstm_1"), get("encoder_bilstm_2")]
+        self.pool, self.prior, self.classifier = (get("encoder_pool"), get("copy_prior"),
+                                                  get("classifier"))
+        self.layers = {}
+        for d in self.directions:
+            names = ["norm_0", "lstm_1", "norm_1", "lstm_2", "norm_2", "encoder_attention",
+                     "hidden", "leaky_relu"]
+            if len(self.directions) == 2:
+                names.append("partner_attention")
+            self.layers[d] = {n: get(f"{d}_{n}") for n in names}
+        self.units = self.layers[self.directions[0]]["lstm_1"].units
+
+    # --- encoder ------------------------------------------------------------------------
+    def _encode(self, source: np.ndarray, rows: int, max_length: int) -> dict[str, Any]:
+        from keras import ops
+
+        source = np.asarray(source, "int32")
+        mask = source != PAD
+        x = self.embedding(source)
+        for layer in self.encoder:
+            x = layer(x, mask=mask) if layer is not self.encoder[0] else layer(x)
+        x_max = self.pool(x, mask=mask)
+        prior = self.prior(source)
+        repeat = lambda t: ops.repeat(t, rows, axis=0)  # noqa: E731
+        shared = {"x_max": repeat(x_max), "prior": repeat(prior)}
+        cache: dict[str, Any] = {"shared": shared}
+        n = source.shape[0] * rows
+        zeros = ops.zeros((n, self.units), x.dtype)
+        for d in self.directions:
+            layers = self.layers[d]
+            enc = layers["encoder_attention"].precompute_cache(x, mask)
+            shared[f"{d}_encoder"] = {k: repeat(v) for k, v in enc.items()}
+            cache[d] = {"lstm_1": [zeros, zeros], "lstm_2": [zeros, zeros]}
+            if len(self.directions) == 2:
+                other = "r2l" if d == "l2r" else "l2r"
+                # d's states are the values of the other direction's partner attention
+                cache[d]["partner"] = self.layers[other]["partner_attention"].init_cache(
+                    n, max_length + 1)
+        return cache
+
+    def _state(self, d: str, tokens: np.ndarray, cache: dict[str, Any]) -> Any:
+        from keras import ops
+
+        layers, shared = self.layers[d], cache["shared"]
+        h = ops.take(self.embedding.embeddings, np.asarray(tokens, "int32"), axis=0)
+        h = layers["norm_0"]([h, shared["x_max"]])
+        for i in (1, 2):
+            h, states = layers[f"lstm_{i}"].cell(h, cache[d][f"lstm_{i}"], training=False)
+            cache[d][f"lstm_{i}"] = list(states)
+            h = layers[f"norm_{i}"]([h, shared["x_max"]])
+        return ops.expand_dims(h, 1)
+
+    def _log_probs(self, d: str, state: Any, parts: list[Any], encoder: dict[str, Any],
+                   prior: Any) -> Any:
+        from keras import ops
+
+        layers = self.layers[d]
+        attended = layers["encoder_attention"].call_cached(state, encoder)
+        h = ops.concatenate([state, *parts, attended], axis=-1)[:, 0]
+        h = layers["leaky_relu"](layers["hidden"](h))
+        logits = (self.classifier(h) + prior) / 2.0
+        return ops.log_softmax(logits, axis=-1)
+
+    def next_unidirectional(self, prompt: np.ndarray, cache: dict[str, Any],
+                            index: int) -> tuple[np.ndarray, dict[str, Any]]:
+        """One step of a unidirectional model (KerasHub's ``next`` shape)."""
+        from keras import ops
+
+        d = self.directions[0]
+        cache = {**cache, d: dict(cache[d])}
+        state = self._state(d, prompt[:, index], cache)
+        shared = cache["shared"]
+        log_probs = self._log_probs(d, state, [], shared[f"{d}_encoder"], shared["prior"])
+        return ops.convert_to_numpy(log_probs), cache
+
+    def next_bidirectional(self, l2r_prompt: np.ndarray, r2l_prompt: np.ndarray,
+                           cache: dict[str, Any], index: int, *, beam: int,
+                           pairing: str) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+        """One synchronous step of both decoders (see :func:`bidirectional_beam_search`)."""
+        from keras import ops
+
+        cache = {**cache, "l2r": dict(cache["l2r"]), "r2l": dict(cache["r2l"])}
+        states = {"l2r": self._state("l2r", l2r_prompt[:, index], cache),
+                  "r2l": self._state("r2l", r2l_prompt[:, index], cache)}
+        for d, other in (("l2r", "r2l"), ("r2l", "l2r")):
+            layer = self.layers[other]["partner_attention"]
+            cache[d]["partner"] = layer.update_cache(cache[d]["partner"], states[d], index)
+        shared = cache["shared"]
+        out = {}
+        for d, other in (("l2r", "r2l"), ("r2l", "l2r")):
+            layer = self.layers[d]["partner_attention"]
+            partner = cache[other]["partner"]
+            if pairing == "diagonal":
+                attended = layer.call_cached(states[d], partner, index)
+                out[d] = self._log_probs(d, states[d], [attended], shared[f"{d}_encoder"],
+                                         shared["prior"])
+                continue
+            n = ops.shape(states[d])[0]
+            batch = n // beam
+            # rows (b, i, j): own hypothesis i with partner j
+            query = ops.reshape(ops.repeat(states[d], beam, axis=0), (n * beam, 1, -1))
+            pair_cache = {k: ops.reshape(
+                ops.repeat(ops.expand_dims(ops.reshape(v, (batch, beam, *v.shape[1:])), 1),
+                           beam, axis=1), (n * beam, *v.shape[1:]))
+                for k, v in partner.items()}
+            attended = layer.call_cached(query, pair_cache, index)
+            encoder = {k: ops.repeat(v, beam, axis=0) for k, v in shared[f"{d}_encoder"].items()}
+            log_probs = self._log_probs(d, query, [attended], encoder,
+                                        ops.repeat(shared["prior"], beam, axis=0))
+            out[d] = ops.reshape(log_probs, (batch, beam, beam, -1))
+        return ops.convert_to_numpy(out["l2r"]), ops.convert_to_numpy(out["r2l"]), cache
+
+    def generate(self, source: np.ndarray, *, decoder: str = "bi", beam: int = 3,
+                 max_length: int = 32, length_penalty: float = 0.0, no_repeat_ngram: int = 0,
+                 n_best: int = 1, batch_size: int = 64) -> list[list[Hypothesis]]:
+        """Titles for encoded sources ``(n, steps)``: ``n_best`` hypotheses each.
+
+        Args:
+            source: padded source ids.
+            decoder: ``"bi"`` (k×k), ``"sb-half"``, ``"l2r"`` or ``"r2l"`` (the
+                bidirectional model's own decoders used alone, or a unidirectional model's).
+            beam, max_length, length_penalty, no_repeat_ngram, n_best: see
+                :func:`beam_search`.
+            batch_size: sources decoded together.
+        """
+        check_choice(decoder, "decoder", DECODERS)
+        _check(beam, max_length, length_penalty, no_repeat_ngram, n_best)
+        check_positive_int(batch_size, "batch_size")
+        if decoder in ("bi", "sb-half") and len(self.directions) != 2:
+            raise ValueError(f"decoder {decoder!r} needs a bidirectional model; this model "
+                             f"has only the {self.directions[0]} decoder")
+        if decoder in ("l2r", "r2l") and decoder not in self.directions:
+            raise ValueError(f"decoder {decoder!r} is not in this model (it has "
+                             f"{', '.join(self.directions)})")
+        options = dict(beam=beam, max_length=max_length, length_penalty=length_penalty,
+                       no_repeat_ngram=no_repeat_ngram, n_best=n_best)
+        results: list[list[Hypothesis]] = []
+        source = np.asarray(source)
+        for begin in range(0, len(source), batch_size):
+            chunk = source[begin:begin + batch_size]
+            cache = self._encode(chunk, beam, max_length)
+            if decoder in ("l2r", "r2l"):
+                cache = {"shared": cache["shared"], decoder: cache[decoder]}
+                step = self._single(decoder)
+                start, end = (START, END) if decoder == "l2r" else (END, START)
+                results += beam_search(step, cache, len(chunk), start=start, end=end,
+                                       direction=decoder, **options)
+            else:
+                pairing = "all" if decoder == "bi" else "diagonal"
+
+                def step(l2r, r2l, c, i, _pairing=pairing):
+                    return self.next_bidirectional(l2r, r2l, c, i, beam=beam, pairing=_pairing)
+
+                results += bidirectional_beam_search(step, cache, len(chunk), pairing=pairing,
+                                                     **options)
+        return results
+
+    def _single(self, d: str) -> StepFunction:
+        """The step of decoder ``d`` alone (in a bidirectional model: no partner states,
+        its partner attention sees nothing and gives zeros)."""
+        if len(self.directions) == 1:
+            return self.next_unidirectional
+
+        def step(prompt: np.ndarray, cache: dict[str, Any], index: int):
+            from keras import ops
+
+            cache = {**cache, d: dict(cache[d])}
+            state = self._state(d, prompt[:, index], cache)
+            shared = cache["shared"]
+            zeros = ops.zeros_like(state)
+            log_probs = self._log_probs(d, state, [zeros], shared[f"{d}_encoder"],
+                                        shared["prior"])
+            return ops.convert_to_numpy(log_probs), cache
+
+        return step
