@@ -30,15 +30,15 @@ CELLS = HERE / "results" / "linking-cells.json"
 REPORT = HERE / "results" / "linking.md"
 
 
-def _load() -> dict:
-    return json.loads(CELLS.read_text(encoding="utf-8")) if CELLS.exists() else {}
+def _load(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
 
-def _save(cells: dict) -> None:
+def _save(cells: dict, path: Path) -> None:
     from kexue._io import atomic_write
 
-    CELLS.parent.mkdir(exist_ok=True)
-    with atomic_write(CELLS) as handle:
+    path.parent.mkdir(exist_ok=True)
+    with atomic_write(path) as handle:
         json.dump(cells, handle, ensure_ascii=False, indent=1)
 
 
@@ -62,13 +62,14 @@ def dictionary_cells(data, dictionary) -> dict:
     return out
 
 
-def ambiguous_mentions(data) -> list[tuple[int, object]]:
-    """Test gold mentions with a KB entity whose string names several entities."""
+def ambiguous_mentions(data) -> list[tuple[object, object]]:
+    """Dev and test gold mentions with a KB entity whose string names several entities
+    (both splits are held out; the test split alone has 13)."""
     out = []
-    for index, text in enumerate(data.splits["test"]):
+    for text in data.splits["dev"] + data.splits["test"]:
         for m in text.mentions:
             if m.kb_id != "NIL" and len(data.kb.ids_for(m.mention)) > 1:
-                out.append((index, m))
+                out.append((text, m))
     return out
 
 
@@ -96,7 +97,7 @@ def network_cell(data, dictionary, run_dir: Path, seed: int) -> dict:
     pred = _triples(predicted)
     given = _triples(linker.link_gold_mentions(test))
     ambiguous = ambiguous_mentions(data)
-    texts = [Text(test[i].text_id, test[i].text, [m]) for i, m in ambiguous]
+    texts = [Text(t.text_id, t.text, [m]) for t, m in ambiguous]
     network = linker.link_gold_mentions(texts)
     network_right = sum(bool(t.mentions) and t.mentions[0].kb_id == m.kb_id
                         for t, (_, m) in zip(network, ambiguous, strict=True))
@@ -134,18 +135,24 @@ def kb_cell(entities: int, folder: Path) -> dict:
         "import time, resource, sys\n"
         "from kexue.tasks.linking.data import read_kb\n"
         "from kexue.tasks.linking.candidates import AliasMatcher\n"
-        "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "def rss():\n"
+        "    for line in open('/proc/self/status'):\n"
+        "        if line.startswith('VmRSS'):\n"
+        "            return int(line.split()[1])\n"
+        "base = rss()\n"
         "t = time.perf_counter(); kb, _ = read_kb(sys.argv[1]); load = time.perf_counter() - t\n"
         "t = time.perf_counter(); m = AliasMatcher(kb.alias_index);"
         " build = time.perf_counter() - t\n"
         "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-        "print(len(kb), len(kb.alias_index), load, build, base / 1024, peak / 1024)\n")
+        "print(len(kb), len(kb.alias_index), load, build, base / 1024, peak / 1024,"
+        " rss() / 1024)\n")
     out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
                          text=True, check=True).stdout.split()
-    n, aliases, load, build, base, peak = out
+    n, aliases, load, build, base, peak, after = out
     return {"entities": int(n), "aliases": int(aliases), "file_mb": path.stat().st_size / 2**20,
             "load_seconds": float(load), "matcher_seconds": float(build),
-            "rss_before_mb": float(base), "rss_peak_mb": float(peak)}
+            "rss_before_mb": float(base), "rss_peak_mb": float(peak),
+            "rss_after_mb": float(after)}
 
 
 def _mean_std(values: list[float]) -> str:
@@ -154,14 +161,15 @@ def _mean_std(values: list[float]) -> str:
     return f"{statistics.mean(values):.4f} ± {statistics.stdev(values):.4f}"
 
 
-def write_report(cells: dict, stats: dict, command: str) -> None:
+def write_report(cells: dict, stats: dict, command: str, report: Path) -> None:
     lines = ["# Entity linking benchmark (embedded People's Daily set)", "",
              f"Command: `{command}`", "",
              f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores (shared with other "
              f"jobs), Python {platform.python_version()}, Keras backend "
              f"{os.environ.get('KERAS_BACKEND', 'jax')}. Date: {time.strftime('%Y-%m-%d')}.",
              "", f"Test split: {stats['texts']['test']} texts, {stats['mentions']['test']} "
-             "gold mentions (gold NIL and unresolved spans ignored, the default).", "",
+             "gold mentions, of which the NIL and unresolved ones are ignored (the default; "
+             "the last column counts them, `--nil strict`).", "",
              "## Ablation (micro P / R / F1 on the test split)", "",
              "| system | mention P | mention R | mention F1 | link P | link R | link F1 | "
              "recall cap | F1, --nil strict |", "|---|---|---|---|---|---|---|---|---|"]
@@ -193,7 +201,7 @@ def write_report(cells: dict, stats: dict, command: str) -> None:
             f"| {col('link', 'recall')} | {col('link', 'f1')} | {col('recall_cap')} | "
             f"{col('link_strict_nil', 'f1')} |")
         lines += ["", "## Ambiguous mentions and linking given gold mentions", "",
-                  "| seed | ambiguous test mentions (resolved gold) | most-frequent entity "
+                  "| seed | ambiguous dev + test mentions (resolved gold) | most-frequent entity "
                   "right | network right | linking accuracy given all gold mentions |",
                   "|---|---|---|---|---|"]
         for n in nets:
@@ -216,13 +224,14 @@ def write_report(cells: dict, stats: dict, command: str) -> None:
                   "20–80 character summary)", "",
                   f"{k['entities']:,} entities, {k['aliases']:,} distinct aliases, "
                   f"{k['file_mb']:.0f} MB of JSON lines: `read_kb` {k['load_seconds']:.1f} s, "
-                  f"Aho–Corasick automaton {k['matcher_seconds']:.1f} s; peak RSS "
-                  f"{k['rss_peak_mb']:.0f} MB (process before loading: "
-                  f"{k['rss_before_mb']:.0f} MB)."]
+                  f"Aho–Corasick automaton {k['matcher_seconds']:.1f} s; resident memory "
+                  f"{k['rss_before_mb']:.0f} MB before loading, {k['rss_after_mb']:.0f} MB "
+                  f"with the KB and automaton (+{k['rss_after_mb'] - k['rss_before_mb']:.0f} "
+                  f"MB, VmRSS of a fresh process)."]
     lines += ["", "## Notes", ""] + cells.get("notes", [])
     from kexue._io import atomic_write
 
-    with atomic_write(REPORT) as handle:
+    with atomic_write(report) as handle:
         handle.write("\n".join(lines) + "\n")
 
 
@@ -232,30 +241,32 @@ def main() -> None:
     parser.add_argument("--runs", type=Path, default=Path("/tmp/lkbench"))
     parser.add_argument("--kb-entities", type=int, default=400_000)
     parser.add_argument("--skip-kb", action="store_true")
+    parser.add_argument("--cells", type=Path, default=CELLS, help="cell cache (JSON)")
+    parser.add_argument("--report", type=Path, default=REPORT, help="Markdown output")
     args = parser.parse_args()
     from kexue.tasks.linking.candidates import CandidateDictionary
     from kexue.tasks.linking.data import build_embedded_set
 
-    cells = _load()
+    cells = _load(args.cells)
     data = build_embedded_set()
     dictionary = CandidateDictionary.fit(data.kb, data.splits["train"])
     if "dictionary" not in cells:
         cells["dictionary"] = dictionary_cells(data, dictionary)
-        _save(cells)
+        _save(cells, args.cells)
     args.runs.mkdir(parents=True, exist_ok=True)
     for seed in args.seeds:
         key = f"network_seed{seed}"
         if key not in cells:
             cells[key] = network_cell(data, dictionary, args.runs / f"seed{seed}", seed)
-            _save(cells)
+            _save(cells, args.cells)
             gc.collect()
     if not args.skip_kb and "kb_400k" not in cells:
         cells["kb_400k"] = kb_cell(args.kb_entities, args.runs)
-        _save(cells)
+        _save(cells, args.cells)
     command = "flock /tmp/kexue-heavy.lock env KERAS_BACKEND=jax .venv/bin/python " \
               "benchmarks/linking.py " + " ".join(sys.argv[1:])
-    write_report(cells, data.stats, command)
-    print(REPORT.read_text(encoding="utf-8"))
+    write_report(cells, data.stats, command, args.report)
+    print(args.report.read_text(encoding="utf-8"))
 
 
 if __name__ == "__main__":

@@ -193,7 +193,7 @@ def check_random_state(value: Any, name: str = "rng") -> Any:
 
     Example:
         >>> a, b = check_random_state(7), check_random_state(7)
-        >>> a.integers(1000) == b.integers(1000)
+        >>> int(a.integers(1000)) == int(b.integers(1000))
         True
     """
     import numpy as np

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 
 import pytest
 from typer.testing import CliRunner
@@ -55,18 +54,15 @@ def test_a_smaller_than_b_is_swapped_and_said():
 def test_all_outputs(tmp_path):
     trimesh = pytest.importorskip("trimesh")
     files = {name: tmp_path / name for name in ("s.png", "s.stl", "s.obj")}
-    start = time.perf_counter()
     result = invoke("--a", "2", "--b", "1", "--png", str(files["s.png"]), "--stl",
                     str(files["s.stl"]), "--obj", str(files["s.obj"]), "--template",
                     str(tmp_path / "sheet"), "--size-mm", "150", "--json")
-    elapsed = time.perf_counter() - start
     assert result.exit_code == 0, result.output
     for path in [*files.values(), tmp_path / "sheet.svg", tmp_path / "sheet.pdf"]:
         assert path.stat().st_size > 0
     mesh = trimesh.load(files["s.stl"])
     assert mesh.is_watertight
     assert mesh.volume == pytest.approx(json.loads(result.stdout)["major"]["volume"], rel=2e-3)
-    assert elapsed < 20  # generous: the machine is shared; benchmarks/ellipse.py times it
 
 
 def test_second_sheet_stadium(tmp_path):
@@ -111,10 +107,9 @@ def test_degenerate_circle(tmp_path):
     assert "degenerate" in result.output and not (tmp_path / "x.stl").exists()
 
 
+@pytest.mark.timeout(60)  # guards against a hang; speed is measured by benchmarks/ellipse.py
 @pytest.mark.parametrize("a, b", [("1e6", "1"), ("1", "1e-6"), ("1e-6", "1")])
-def test_extreme_ratios_finish_fast(a, b):
-    start = time.perf_counter()
+def test_extreme_ratios_finish(a, b):
     result = invoke("--a", a, "--b", b, "--json")
-    assert time.perf_counter() - start < 5
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["major"]["gluable"] is True

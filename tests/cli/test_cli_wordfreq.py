@@ -82,7 +82,7 @@ def test_bad_utf8_is_reported(tmp_path):
     path.write_bytes(b"good\n\xff\xfebad\nok\n")
     result = _run(path, "-t", "regex", "-j", "0")
     assert result.exit_code == 0
-    assert "1 lines had invalid UTF-8" in result.output and "bad.txt (1)" in result.output
+    assert "1 line had invalid UTF-8" in result.output and "bad.txt (1)" in result.output
     result = _run(path, "-t", "regex", "-j", "0", "--encoding-errors", "skip-line", "--json")
     assert json.loads(result.stdout)["summary"]["tokens"] == 2
 

@@ -39,7 +39,7 @@ from _hostile import (
     snapshot,
     value_strategy,
 )
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from kexue.cli.main import app
@@ -67,18 +67,44 @@ REGISTRY: list[Entry] = [
     Entry(("link", "evaluate"), lambda f: {"run": str(f.missing), "data": str(f.ccks)},
           invalid_base=("run",), examples=6),
     Entry(("link", "score"), lambda f: {"predictions": str(f.ccks), "gold": str(f.ccks)},
-          examples=8),
+          examples=8,
+          known_defect="a corrupt .gz gives 'Not a gzipped file' without naming the file"),
     Entry(("link", "candidates"), lambda f: {"data": str(f.missing)},
           invalid_base=("data",), examples=6),
     Entry(("title", "train"), lambda f: {"out": str(f.root / "run"), "data": str(f.missing)},
-          outputs={"out": ""}, invalid_base=("data",), examples=6),
+          outputs={"out": ""}, invalid_base=("data",), examples=6,
+          known_defect="a run whose --data is missing leaves OUT/config.json behind"),
+    Entry(("title", "generate"), lambda f: {"run": str(f.missing), "text": "北京欢迎你"},
+          outputs={"output": ".jsonl"}, invalid_base=("run",), examples=6),
+    Entry(("title", "evaluate"), lambda f: {"run": str(f.missing), "data": str(f.jsonl)},
+          invalid_base=("run", "data"), examples=6),
+    Entry(("title", "score"), lambda f: {"predictions": str(f.corpus),
+                                         "references": str(f.corpus)}, examples=8,
+          known_defect="a file that is not UTF-8 gives 'utf-8 codec can't decode' without "
+                       "naming the file"),
+    Entry(("qa", "make-cloze"), lambda f: {"out": str(f.root / "cloze"), "limit": "2"},
+          outputs={"out": ""}, examples=2),
     Entry(("qa", "train"), lambda f: {"out": str(f.root / "run"), "data": str(f.missing)},
-          outputs={"out": ""}, invalid_base=("data",), examples=6),
+          outputs={"out": ""}, invalid_base=("data",), examples=6,
+          tiny_run=lambda f: {"out": str(f.root / "run"), "epochs": "1", "limit": "16",
+                              "dim": "8"}),
+    Entry(("qa", "answer"), lambda f: {"run": str(f.missing), "question": "谁",
+                                       "passage": ["北京欢迎你"]},
+          outputs={"output": ".json"}, invalid_base=("run",), examples=6),
+    Entry(("qa", "evaluate"), lambda f: {"run": str(f.missing), "data": str(f.ccks)},
+          outputs={"predictions": ".json"}, invalid_base=("run", "data"), examples=6),
+    Entry(("qa", "score"), lambda f: {"predictions": str(f.ccks), "gold": str(f.ccks)},
+          outputs={"lines": ".tsv"}, invalid_base=("predictions", "gold"), examples=6,
+          known_defect="a corrupt .gz gives 'Not a gzipped file' without naming the file"),
 ]
 
 SLOW_FACTOR = 3
+# Deterministic and database-free, so CI sees the same examples on every run. The default
+# profile reports a failing example without shrinking it (shrinking reruns slow commands
+# many times); the slow profile shrinks it to a minimal one.
 _SETTINGS = dict(derandomize=True, database=None, deadline=None, print_blob=False,
                  suppress_health_check=list(HealthCheck))
+_FAST_PHASES = (Phase.explicit, Phase.generate)
 
 
 def _command(entry: Entry):
@@ -94,14 +120,16 @@ def _command(entry: Entry):
     return command
 
 
-def _hostile(entry: Entry, examples: int) -> None:
+def _hostile(entry: Entry, examples: int, shrink: bool = False) -> None:
     command = _command(entry)
     if command is None:
         pytest.skip(f"no command 'kexue {entry.id}' (yet)")
     params = params_of(command)
     mutable = [p for p in params if entry.skip.get(p.name, ()) is not None]
 
-    @settings(max_examples=examples, **_SETTINGS)
+    phases = tuple(Phase) if shrink else _FAST_PHASES
+
+    @settings(max_examples=examples, phases=phases, **_SETTINGS)
     @given(st.data())
     def example(data):
         with tempfile.TemporaryDirectory() as folder:
@@ -127,15 +155,21 @@ def _hostile(entry: Entry, examples: int) -> None:
     example()
 
 
-@pytest.mark.parametrize("entry", [e for e in REGISTRY if not e.slow_only], ids=lambda e: e.id)
+def _cases(entries: list[Entry]) -> list:
+    return [pytest.param(e, id=e.id, marks=[pytest.mark.xfail(reason=e.known_defect,
+                                                               strict=False)]
+                         if e.known_defect else []) for e in entries]
+
+
+@pytest.mark.parametrize("entry", _cases([e for e in REGISTRY if not e.slow_only]))
 def test_hostile_input(entry):
     _hostile(entry, entry.examples)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("entry", REGISTRY, ids=lambda e: e.id)
+@pytest.mark.parametrize("entry", _cases(REGISTRY))
 def test_hostile_input_slow(entry):
-    _hostile(entry, entry.examples * SLOW_FACTOR)
+    _hostile(entry, entry.examples * SLOW_FACTOR, shrink=True)
 
 
 @pytest.mark.slow

@@ -87,3 +87,13 @@ def test_keras_objectives_are_exported_from_kexue_stats():
     from kexue.stats.losses import HSICLoss, HSICPenalty
 
     assert ks.HSICLoss is HSICLoss and ks.HSICPenalty is HSICPenalty
+
+
+def test_import_stays_light():
+    import subprocess
+    import sys
+
+    code = ("import sys, kexue, kexue.stats\n"
+            "heavy = {'sklearn', 'keras', 'jax', 'tensorflow', 'torch'} & set(sys.modules)\n"
+            "assert not heavy, heavy\n")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

@@ -67,18 +67,30 @@ def markup_safe(text: object) -> str:
 
 
 def json_text(payload: object, indent: int | None = None) -> str:
-    """``payload`` as strict JSON: NaN and infinities are an error (they are not JSON), and
-    the control characters ``json.dumps`` leaves raw (DEL, C1, bidirectional controls) are
-    written as ``\\u`` escapes, so the output is safe to print.
+    """``payload`` as strict JSON: NaN and infinities (which are not JSON) become ``null``,
+    and the control characters ``json.dumps`` leaves raw (DEL, C1, bidirectional controls)
+    are written as ``\\u`` escapes, so the output is safe to print.
 
     Example:
-        >>> json_text({"token": "a\\u202eb", "n": 1})
-        '{"token": "a\\\\u202eb", "n": 1}'
+        >>> json_text({"token": "a\\u202eb", "n": float("nan")})
+        '{"token": "a\\\\u202eb", "n": null}'
     """
     import json
 
-    text = json.dumps(payload, ensure_ascii=False, allow_nan=False, indent=indent)
+    text = json.dumps(_finite(payload), ensure_ascii=False, allow_nan=False, indent=indent)
     return _JSON_CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def _finite(value: object) -> object:
+    import math
+
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:

@@ -142,7 +142,7 @@ def predict(
             raise ValueError("empty text")
         texts = [Text("1", text, [])] if text is not None else read_input_lines(input)
         linker = EntityLinker.from_run(run, kb=kb, checkpoint=f"{checkpoint.value}.keras")
-        linked = linker.link_texts(texts)
+        linked = linker.link_texts(texts, progress=input is not None)
         if output is not None:
             write_texts(output, linked)
             typer.echo(f"{len(linked)} texts, {sum(len(t.mentions) for t in linked)} "
@@ -169,7 +169,7 @@ def evaluate(
         linker = EntityLinker.from_run(run, kb=kb)
         gold_texts, report = read_texts(data, linker.dictionary.kb, strict=strict)
         _print_summaries([report.summary()])
-        predicted = linker.link_texts(gold_texts)
+        predicted = linker.link_texts(gold_texts, progress=True)
         given = linker.link_gold_mentions(gold_texts)
         gold, pred = _triples(gold_texts), _triples(predicted)
         rows = [("linking (CCKS)", linking_scores(pred, gold, nil=nil.value)),
@@ -204,7 +204,8 @@ def score(
 
 @app.command("candidates")
 def candidates(
-    report: Annotated[bool, typer.Option("--report", help="Print the ablation table.")] = True,
+    report: Annotated[bool, typer.Option("--report", help="Print the full ablation table "
+                                         "(else one line per stage).")] = False,
     data: DataOption = "pd1998",
     kb: KbOption = None,
     split: Annotated[str, typer.Option(help="Split to evaluate on (test, dev).")] = "test",
@@ -244,7 +245,11 @@ def candidates(
             rows.append(("network", mention_scores(pred, gold, nil=nil.value),
                          linking_scores(pred, gold, nil=nil.value),
                          linker.dictionary.recall_cap(texts)))
-    if report:
+    if not report:
+        for name, m, s, cap in rows:
+            typer.echo(f"{name}: mention F1 {m.f1:.4f}, link F1 {s.f1:.4f}, "
+                       f"recall cap {cap:.4f}")
+    else:
         from rich.console import Console
         from rich.table import Table
 

@@ -54,6 +54,10 @@ from kexue.cli import qa  # noqa: E402  (a Typer sub-app; imports only typer)
 
 app.add_typer(qa.app, name="qa")
 
+from kexue.cli import title  # noqa: E402  (a Typer sub-app; imports only typer)
+
+app.add_typer(title.app, name="title")
+
 
 def main() -> None:
     app()

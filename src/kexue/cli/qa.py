@@ -44,7 +44,8 @@ class Variant(str, Enum):
 
 _FLAGS = {"threshold": "--threshold", "max_length": "--max-span", "label": "--label",
           "format": "--format", "epochs": "--epochs", "batch_size": "--batch-size",
-          "dim": "--dim", "per_article": "--per-article", "max_chars": "--max-chars",
+          "dim": "--dim", "ema_momentum": "--ema",
+          "learning_rate": "--lr", "per_article": "--per-article", "max_chars": "--max-chars",
           "max_passages": "--max-passages", "limit": "--limit"}
 
 METRIC_HELP = ("cmrc (Chinese: CJK characters as tokens, longest-common-substring F1, EM), "
@@ -146,6 +147,7 @@ def train(
     batch_size: Annotated[int, typer.Option("--batch-size")] = 64,
     dim: Annotated[int | None, typer.Option("--dim", help="Model width (default 64).")] = None,
     ema: Annotated[float, typer.Option("--ema", help="EMA momentum of the weights.")] = 0.99,
+    learning_rate: Annotated[float, typer.Option("--lr", help="Adam learning rate.")] = 1e-3,
     word_vectors: Annotated[Path | None, typer.Option(
         "--word-vectors", help="word2vec text/binary file (default: trained on the training "
                                "passages, cached).")] = None,
@@ -164,7 +166,7 @@ def train(
         from kexue.tasks.qa.train import TrainSettings, default_dev_split, train_reader
 
         settings = TrainSettings(variant=variant.value, batch_size=batch_size, seed=seed,
-                                 ema_momentum=ema)
+                                 ema_momentum=ema, learning_rate=learning_rate)
         if epochs is not None:
             settings.epochs = epochs
         if dim is not None:
@@ -228,7 +230,7 @@ def answer(
         answers = reader.answer([(q, p) for _, q, p in items], threshold=threshold,
                                 max_length=max_span)
         lines = [json.dumps({"id": qid, "question": q, **a.as_dict()}, ensure_ascii=False)
-                 for (qid, q, _), a in zip(items, answers)]
+                 for (qid, q, _), a in zip(items, answers, strict=True)]
         if output is not None:
             with atomic_write(output) as handle:
                 handle.write("\n".join(lines) + "\n")
@@ -293,7 +295,7 @@ def evaluate(
                                           threshold=threshold, max_span=max_span)
         if predictions is not None:
             with atomic_write(predictions) as handle:
-                for q, a in zip(dataset.questions, answers):
+                for q, a in zip(dataset.questions, answers, strict=True):
                     handle.write(json.dumps({"id": q.id, **a.as_dict()},
                                             ensure_ascii=False) + "\n")
     _print_score(result, f"{metric.value} on {data} ({len(dataset):,} questions)", as_json)

@@ -39,9 +39,9 @@ class SlotVariable:
 
 
 def check_optimizer(optimizer: Any, wrapper: str) -> None:
-    """Raise ValueError unless ``optimizer`` is an unbuilt Keras 3 optimizer instance."""
+    """Raise TypeError unless ``optimizer`` is a Keras 3 optimizer, ValueError if it is built."""
     if not isinstance(optimizer, keras.optimizers.Optimizer):
-        raise ValueError(
+        raise TypeError(
             f"{wrapper}: argument `optimizer` must be a keras.optimizers.Optimizer instance "
             f"(e.g. keras.optimizers.Adam()); received {optimizer!r} "
             f"of type {type(optimizer).__name__}."

@@ -10,6 +10,7 @@ from typing import Any
 import keras
 from keras import ops
 
+from kexue._validation import check_choice
 from kexue.optimizers._wrapper import (
     WrapperMixin,
     build_recording_slots,
@@ -89,10 +90,7 @@ class Lazy(WrapperMixin, keras.optimizers.Optimizer):
         name: str | None = None,
     ) -> None:
         check_optimizer(optimizer, type(self).__name__)
-        if mode not in MODES:
-            raise ValueError(
-                f"{type(self).__name__}: argument `mode` must be one of {MODES}; received {mode!r}."
-            )
+        mode = check_choice(mode, "mode", MODES)
         if optimizer.gradient_accumulation_steps:
             raise ValueError(
                 f"{type(self).__name__}: the inner optimizer must not use "

@@ -9,6 +9,7 @@ from typing import Any
 import keras
 from keras import initializers, ops
 
+from kexue._validation import check_bool, check_positive_int, check_probability
 from kexue.optimizers._wrapper import (
     WrapperMixin,
     build_recording_slots,
@@ -66,20 +67,9 @@ class Lookahead(WrapperMixin, keras.optimizers.Optimizer):
         name: str | None = None,
     ) -> None:
         check_optimizer(optimizer, "Lookahead")
-        if isinstance(sync_period, bool) or not isinstance(sync_period, int) or sync_period < 1:
-            raise ValueError(
-                f"Lookahead: argument `sync_period` must be an integer >= 1; "
-                f"received {sync_period!r}."
-            )
-        if (
-            isinstance(slow_step_size, bool)
-            or not isinstance(slow_step_size, (int, float))
-            or not 0.0 < slow_step_size <= 1.0
-        ):
-            raise ValueError(
-                f"Lookahead: argument `slow_step_size` must be a number in (0, 1]; "
-                f"received {slow_step_size!r}."
-            )
+        sync_period = check_positive_int(sync_period, "sync_period")
+        slow_step_size = check_probability(slow_step_size, "slow_step_size", include_zero=False)
+        reset_state = check_bool(reset_state, "reset_state")
         super().__init__(learning_rate=0.0, name=name)
         self.inner_optimizer = optimizer
         self.sync_period = sync_period

@@ -320,7 +320,7 @@ class HSICBottleneckClassifier(ClassifierMixin, BaseEstimator):
         >>> rng = np.random.default_rng(0)
         >>> y = np.arange(90) % 3
         >>> x = (rng.normal(size=(90, 4)) + 3.0 * np.eye(4)[y]).astype("float32")
-        >>> model = HSICBottleneckClassifier(hidden_units=(8,), epochs=2, batch_size=45,
+        >>> model = HSICBottleneckClassifier(hidden_units=(8,), epochs=1, batch_size=90,
         ...                                  readout_epochs=10, random_state=0).fit(x, y)
         >>> model.score(x, y) > 0.8
         True

@@ -47,6 +47,25 @@ def default_block_rows(n: int, block_bytes: int = DEFAULT_BLOCK_BYTES) -> int:
     return int(max(1, min(-(-n // 8), block_bytes // (4 * 8 * max(n, 1)))))
 
 
+def available_memory() -> int | None:
+    """Bytes of memory available now (None where the platform does not say)."""
+    import os
+
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_memory(need: int, name: str, value: object, what: str) -> None:
+    """Raise ValueError naming ``name`` when ``need`` bytes exceed the available memory,
+    before anything is allocated (instead of a MemoryError, or the system's OOM killer)."""
+    have = available_memory()
+    if have is not None and need > have:
+        raise ValueError(f"`{name}` = {value} needs about {need / 2**30:.1f} GiB of memory "
+                         f"{what}; {have / 2**30:.1f} GiB are available: ask for less")
+
+
 def prepare(x: object, y: object, kernel_x: KernelSpec, kernel_y: KernelSpec,
             min_n: int, purpose: str, *, bandwidth_x: float | None = None,
             bandwidth_y: float | None = None) -> tuple[np.ndarray, np.ndarray, Kernel, Kernel]:

@@ -31,6 +31,7 @@ from kexue._validation import (
 )
 from kexue.stats.estimators import (
     KernelSpec,
+    check_memory,
     default_block_rows,
     dot_all,
     kernel_sums,
@@ -176,6 +177,14 @@ def permutation_statistics(x: np.ndarray, y: np.ndarray, kx: Kernel, ky: Kernel,
 RandomState = int | np.random.Generator | None
 
 
+def check_not_constant(*named: tuple[str, np.ndarray]) -> None:
+    """Raise ValueError for a constant variable: its HSIC is 0, but no test is defined."""
+    for name, values in named:
+        if np.all(values == values[:1]):
+            raise ValueError(f"`{name}` is constant (every row equal); its HSIC is 0 and an "
+                             "independence test is undefined")
+
+
 def generator_and_seed(rng: RandomState) -> tuple[np.random.Generator, int | None]:
     """A Generator from ``rng`` and the integer seed to report (drawn when ``rng`` is None)."""
     if rng is None:
@@ -224,6 +233,7 @@ def hsic_test(x: object, y: object, method: str = "gamma", *,
     xs, ys, kx, ky = prepare(x, y, kernel_x, kernel_y, 6 if method == "gamma" else 4,
                              f"hsic_test(method={method!r})", bandwidth_x=bandwidth_x,
                              bandwidth_y=bandwidth_y)
+    check_not_constant(("x", xs), ("y", ys))
     n = len(xs)
     if method == "gamma":
         from scipy import stats
@@ -234,6 +244,8 @@ def hsic_test(x: object, y: object, method: str = "gamma", *,
         return HSICTestResult(statistic, p_value, "gamma", n, kx.describe(), ky.describe(),
                               params)
     n_permutations = check_positive_int(n_permutations, "n_permutations")
+    check_memory(8 * n_permutations * n, "n_permutations", n_permutations,
+                 "for the permutation indices")
     generator, seed = generator_and_seed(rng)
     permutations = generator.permuted(np.tile(np.arange(n), (int(n_permutations), 1)), axis=1)
     statistic, null = permutation_statistics(xs, ys, kx, ky, permutations, block_rows)

@@ -27,14 +27,18 @@ HSIC_b shrinks like ``1/sqrt(D)`` for RFF and much faster for Nystrom in low dim
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable, Iterator
 
 import numpy as np
 
 from kexue._validation import check_int
-from kexue.stats.estimators import KernelSpec, dot_all, prepare
-from kexue.stats.independence import HSICTestResult, RandomState, generator_and_seed
+from kexue.stats.estimators import KernelSpec, check_memory, dot_all, prepare
+from kexue.stats.independence import (
+    HSICTestResult,
+    RandomState,
+    check_not_constant,
+    generator_and_seed,
+)
 from kexue.stats.kernels import Kernel
 
 #: rows per streamed block of features.
@@ -137,22 +141,11 @@ def feature_memory(n: int, features: int) -> int:
     return 8 * (2 * rows * features + 4 * features * features)
 
 
-def _available_memory() -> int | None:
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):
-        return None
-
-
 def check_feature_memory(n: int, features: int, name: str) -> None:
     """Raise ValueError naming ``name`` when the feature test would need more memory than
     this machine has available, before anything is allocated."""
-    need = feature_memory(n, features)
-    have = _available_memory()
-    if have is not None and need > have:
-        raise ValueError(f"`{name}` = {features} needs about {need / 2**30:.1f} GiB of memory "
-                         f"for {n} rows (the D x D feature covariances grow as D^2); "
-                         f"{have / 2**30:.1f} GiB are available: use fewer features")
+    check_memory(feature_memory(n, features), name, features,
+                 f"for {n} rows (the D x D feature covariances grow as D^2)")
 
 
 def _check_count(value: int, name: str, minimum: int) -> int:
@@ -183,8 +176,8 @@ def rff_hsic(x: object, y: object, n_features: int = 100, *,
 
     Example:
         >>> rng = np.random.default_rng(0)
-        >>> x = rng.standard_normal(100_000)
-        >>> rff_hsic(x, np.abs(x) + rng.standard_normal(100_000), 50).pvalue < 1e-6
+        >>> x = rng.standard_normal(20_000)
+        >>> rff_hsic(x, np.abs(x) + rng.standard_normal(20_000), 50).pvalue < 1e-6
         True
     """
     n_features = _check_count(n_features, "n_features", 2)
@@ -192,6 +185,7 @@ def rff_hsic(x: object, y: object, n_features: int = 100, *,
         raise ValueError(f"n_features must be even (cos and sin pairs), got {n_features}")
     xs, ys, kx, ky = prepare(x, y, kernel_x, kernel_y, 6, "rff_hsic",
                              bandwidth_x=bandwidth_x, bandwidth_y=bandwidth_y)
+    check_not_constant(("x", xs), ("y", ys))
     check_feature_memory(len(xs), n_features, "n_features")
     generator, seed = generator_and_seed(rng)
     phi_x = _fourier_map(kx, xs.shape[1], n_features, generator, "kernel_x")
@@ -221,12 +215,13 @@ def nystrom_hsic(x: object, y: object, n_landmarks: int = 100, *,
 
     Example:
         >>> rng = np.random.default_rng(0)
-        >>> x = rng.standard_normal(100_000)
-        >>> nystrom_hsic(x, rng.standard_normal(100_000), 30).pvalue > 1e-3
+        >>> x = rng.standard_normal(20_000)
+        >>> nystrom_hsic(x, rng.standard_normal(20_000), 30).pvalue > 1e-3
         True
     """
     xs, ys, kx, ky = prepare(x, y, kernel_x, kernel_y, 6, "nystrom_hsic",
                              bandwidth_x=bandwidth_x, bandwidth_y=bandwidth_y)
+    check_not_constant(("x", xs), ("y", ys))
     m = _check_count(n_landmarks, "n_landmarks", 1)
     if m > len(xs):
         raise ValueError(f"n_landmarks must be at most n = {len(xs)}, got {m}")
@@ -288,6 +283,7 @@ def block_hsic(x: object, y: object, block_size: int = 100, *,
     xs, ys, kx, ky = prepare(x, y, kernel_x, kernel_y, 2 * size,
                              f"block_hsic(block_size={size})", bandwidth_x=bandwidth_x,
                              bandwidth_y=bandwidth_y)
+    check_not_constant(("x", xs), ("y", ys))
     blocks = _block_statistics(xs, ys, kx, ky, size)
     generator, seed = generator_and_seed(rng)
     shuffled = ys[generator.permutation(len(ys))]

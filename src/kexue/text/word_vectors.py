@@ -105,6 +105,9 @@ class WordVectors:
         os.close(fd)
         try:
             keyed.save_word2vec_format(tmp, binary=target.suffix == ".bin")
+            umask = os.umask(0)  # mkstemp makes 0600 files; give what open() would
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
             os.replace(tmp, target)
         except BaseException:
             if os.path.exists(tmp):

@@ -8,16 +8,17 @@ from kexue.tasks.linking.data import NIL
 from kexue.tasks.linking.train import ema_momentum
 
 
-def test_build_model_shapes_and_validation():
+def test_model_inputs_outputs_and_validation(tiny_linker):
     from kexue.tasks.linking.model import INPUTS, build_model
 
-    model = build_model(20, 4, embedding_dim=4, lstm_units=4, conv_filters=4, heads=1,
-                        head_size=4, hidden=4)
+    model = tiny_linker.model
     assert [i.name for i in model.inputs] == list(INPUTS)
     assert [tuple(o.shape) for o in model.outputs] == [(None, None, 1), (None, None, 1),
                                                        (None, 1)]
     with pytest.raises(ValueError, match="`lstm_units` must be a positive integer"):
         build_model(20, 4, lstm_units=0)
+    with pytest.raises(TypeError, match="`heads` must be a positive integer"):
+        build_model(20, 4, heads=2.0)
 
 
 def test_detector_outputs_are_gated_by_flags(tiny_linker):

@@ -23,13 +23,18 @@ from kexue.tasks.linking.candidates import CandidateDictionary
 from kexue.tasks.linking.data import NIL, Mention, Text
 from kexue.tasks.linking.features import Featurizer, pad_length
 
-__all__ = ["EntityLinker", "pad_batch"]
+__all__ = ["EntityLinker", "pad_batch", "flag_arrays", "read_input_lines"]
 
 
 def pad_batch(arrays: Sequence[np.ndarray], length: int, rows: int | None = None
               ) -> np.ndarray:
     """Stack ``arrays`` (first axis = time) zero-padded to ``length`` (and to ``rows``
-    examples: fixed shapes mean few compilations)."""
+    examples: fixed shapes mean few compilations).
+
+    Example:
+        >>> pad_batch([np.array([1, 2]), np.array([3])], 3, rows=3).tolist()
+        [[1, 2, 0], [3, 0, 0], [0, 0, 0]]
+    """
     first = arrays[0]
     out = np.zeros((max(rows or 0, len(arrays)), length) + first.shape[1:], dtype=first.dtype)
     for i, array in enumerate(arrays):
@@ -39,7 +44,13 @@ def pad_batch(arrays: Sequence[np.ndarray], length: int, rows: int | None = None
 
 def flag_arrays(length: int, matches: Sequence[tuple[int, int, str]]
                 ) -> tuple[np.ndarray, np.ndarray]:
-    """``(length, 1)`` start and end flags of ``matches``."""
+    """``(length, 1)`` start and end flags of ``matches``.
+
+    Example:
+        >>> starts, ends = flag_arrays(5, [(0, 2, "北京"), (3, 5, "上海")])
+        >>> starts[:, 0].tolist(), ends[:, 0].tolist()
+        ([1.0, 0.0, 0.0, 1.0, 0.0], [0.0, 1.0, 0.0, 0.0, 1.0])
+    """
     starts = np.zeros((length, 1), dtype="float32")
     ends = np.zeros((length, 1), dtype="float32")
     for start, end, _ in matches:
@@ -129,18 +140,20 @@ class EntityLinker:
         return batches
 
     def link(self, texts: Sequence[str], *, progress: bool = False) -> list[list[Mention]]:
-        """Link every text; return its mentions (offset order) with ``kb_id`` and score.
-
-        Example:
-            (see ``tests/tasks/linking``: needs a trained run)
-        """
+        """Link every text; return its mentions (offset order) with ``kb_id`` and score
+        (``EntityLinker.from_run("RUN").link(["河北省石家庄市召开会议。"])``)."""
         dictionary, featurizer = self.dictionary, self.featurizer
         matches = [dictionary.match(text) for text in texts]
         lengths = [len(text) for text in texts]
         arrays = {i: text_inputs(featurizer, texts[i], matches[i])
                   for i in range(len(texts)) if matches[i]}
         kept: list[tuple[int, int, int, str]] = []
-        for batch in self._buckets(list(arrays), lengths):
+        batches = self._buckets(list(arrays), lengths)
+        if progress:
+            from rich.progress import track
+
+            batches = track(batches, description="mentions", transient=True)
+        for batch in batches:
             length = pad_length(max(lengths[i] for i in batch))
             inputs = [pad_batch(col, length, self.batch_size)
                       for col in zip(*(arrays[i] for i in batch), strict=True)]
@@ -151,7 +164,7 @@ class EntityLinker:
                     if (start[row, s] >= self.mention_threshold
                             and end[row, e - 1] >= self.mention_threshold):
                         kept.append((i, s, e, alias))
-        scores = self._score_pairs(texts, arrays, kept)
+        scores = self._score_pairs(texts, arrays, kept, progress=progress)
         out: list[list[Mention]] = [[] for _ in texts]
         for (i, s, _e, alias), candidate_scores in zip(kept, scores, strict=True):
             best_id, best = max(candidate_scores, key=lambda kv: kv[1])
@@ -160,7 +173,7 @@ class EntityLinker:
         return out
 
     def _score_pairs(self, texts: Sequence[str], arrays: dict[int, list[np.ndarray]],
-                     kept: Sequence[tuple[int, int, int, str]]
+                     kept: Sequence[tuple[int, int, int, str]], *, progress: bool = False
                      ) -> list[list[tuple[str, float]]]:
         pairs = []  # (kept index, entity id, text index)
         for k, (i, _s, _e, alias) in enumerate(kept):
@@ -169,7 +182,12 @@ class EntityLinker:
         scores: list[list[tuple[str, float]]] = [[] for _ in kept]
         lengths = [len(texts[i]) for _, _, i in pairs]
         kb = self.dictionary.kb
-        for batch in self._buckets(list(range(len(pairs))), lengths):
+        batches = self._buckets(list(range(len(pairs))), lengths)
+        if progress:
+            from rich.progress import track
+
+            batches = track(batches, description="candidates", transient=True)
+        for batch in batches:
             length = pad_length(max(lengths[p] for p in batch))
             rows = []
             for p in batch:
@@ -182,9 +200,9 @@ class EntityLinker:
                 scores[pairs[p][0]].append((pairs[p][1], float(probability)))
         return scores
 
-    def link_texts(self, texts: Sequence[Text]) -> list[Text]:
+    def link_texts(self, texts: Sequence[Text], *, progress: bool = False) -> list[Text]:
         """:meth:`link` on records, keeping their ids."""
-        mentions = self.link([t.text for t in texts])
+        mentions = self.link([t.text for t in texts], progress=progress)
         return [Text(t.text_id, t.text, m) for t, m in zip(texts, mentions, strict=True)]
 
     def link_gold_mentions(self, texts: Sequence[Text]) -> list[Text]:

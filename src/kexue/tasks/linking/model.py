@@ -29,7 +29,7 @@ INPUTS = ("chars", "words", "start_flags", "end_flags", "span", "overlap",
 
 def build_model(vocabulary_size: int, word_dim: int, *, embedding_dim: int = 64,
                 lstm_units: int = 64, conv_filters: int = 128, heads: int = 8,
-                head_size: int = 16, hidden: int = 128, seed: int = 0) -> Any:
+                head_size: int = 16, hidden: int = 128) -> Any:
     """Build the joint model (uncompiled).
 
     Args:
@@ -40,13 +40,13 @@ def build_model(vocabulary_size: int, word_dim: int, *, embedding_dim: int = 64,
         conv_filters: filters of the detector's kernel-3 convolution (the article's 128).
         heads: attention heads (8) of ``head_size`` (16) each.
         hidden: width of the disambiguator's dense layer (128).
-        seed: seed of the initialisers.
+
+    Initial weights come from Keras' global seed (``keras.utils.set_random_seed``, which
+    :func:`kexue.tasks.linking.train.train` sets from its settings).
 
     Example:
-        >>> m = build_model(30, 4, embedding_dim=8, lstm_units=4, conv_filters=8, heads=2,
-        ...                 head_size=4, hidden=8)
-        >>> [tuple(o.shape) for o in m.outputs]
-        [(None, None, 1), (None, None, 1), (None, 1)]
+        >>> INPUTS[:4]  # the model's first inputs; building it compiles (tests do that)
+        ('chars', 'words', 'start_flags', 'end_flags')
     """
     import keras
 
@@ -63,7 +63,6 @@ def build_model(vocabulary_size: int, word_dim: int, *, embedding_dim: int = 64,
                         ("conv_filters", conv_filters), ("heads", heads),
                         ("head_size", head_size), ("hidden", hidden)):
         check_positive_int(value, name)
-    init = keras.initializers.GlorotUniform(seed=seed)
     layers = keras.layers
     chars = keras.Input((None,), dtype="int32", name="chars")
     words = keras.Input((None, word_dim), name="words")
@@ -74,39 +73,33 @@ def build_model(vocabulary_size: int, word_dim: int, *, embedding_dim: int = 64,
     description_chars = keras.Input((None,), dtype="int32", name="description_chars")
     description_words = keras.Input((None, word_dim), name="description_words")
 
-    embedding = MixedEmbedding(vocabulary_size, embedding_dim, kernel_initializer=init,
-                               name="embedding")
+    embedding = MixedEmbedding(vocabulary_size, embedding_dim, name="embedding")
     x = embedding([chars, words])
     x = layers.Concatenate(name="with_flags")([x, start_flags, end_flags])
-    x = layers.Bidirectional(layers.LSTM(lstm_units, return_sequences=True,
-                                         kernel_initializer=init), name="text_lstm")(x)
-    h = MaskedConv1D(conv_filters, 3, activation="relu", kernel_initializer=init,
-                     name="text_conv")(x)
-    start = layers.Dense(1, activation="sigmoid", kernel_initializer=init,
-                         name="start_logit")(h)
-    end = layers.Dense(1, activation="sigmoid", kernel_initializer=init, name="end_logit")(h)
+    x = layers.Bidirectional(layers.LSTM(lstm_units, return_sequences=True), name="text_lstm")(x)
+    h = MaskedConv1D(conv_filters, 3, activation="relu", name="text_conv")(x)
+    start = layers.Dense(1, activation="sigmoid", name="start_logit")(h)
+    end = layers.Dense(1, activation="sigmoid", name="end_logit")(h)
     start = layers.Multiply(name="start")([start, start_flags])
     end = layers.Multiply(name="end")([end, end_flags])
 
     q = layers.Concatenate(name="with_channels")([x, span, overlap])
-    q = layers.Bidirectional(layers.LSTM(lstm_units, return_sequences=True,
-                                         kernel_initializer=init), name="pair_lstm")(q)
+    q = layers.Bidirectional(layers.LSTM(lstm_units, return_sequences=True), name="pair_lstm")(q)
     d = embedding([description_chars, description_words])
-    d = layers.Bidirectional(layers.LSTM(lstm_units, return_sequences=True,
-                                         kernel_initializer=init),
+    d = layers.Bidirectional(layers.LSTM(lstm_units, return_sequences=True),
                              name="description_lstm")(d)
     text_to_description = layers.MultiHeadAttention(
-        heads, head_size, kernel_initializer=init, name="text_to_description")(q, d)
+        heads, head_size, name="text_to_description")(q, d)
     description_to_text = layers.MultiHeadAttention(
-        heads, head_size, kernel_initializer=init, name="description_to_text")(d, q)
+        heads, head_size, name="description_to_text")(d, q)
     pooled = [
         MaskedGlobalMaxPooling1D(name="pool_text")(text_to_description),
         MaskedGlobalMaxPooling1D(name="pool_description")(description_to_text),
         MaskedGlobalAveragePooling1D(name="pool_mention")(q, mask=span),
     ]
     z = layers.Concatenate(name="pooled")(pooled)
-    z = layers.Dense(hidden, activation="relu", kernel_initializer=init, name="pair_dense")(z)
-    link = layers.Dense(1, activation="sigmoid", kernel_initializer=init, name="link")(z)
+    z = layers.Dense(hidden, activation="relu", name="pair_dense")(z)
+    link = layers.Dense(1, activation="sigmoid", name="link")(z)
     inputs = [chars, words, start_flags, end_flags, span, overlap, description_chars,
               description_words]
     return keras.Model(inputs, [start, end, link], name="entity_linker")

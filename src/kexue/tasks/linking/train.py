@@ -281,7 +281,7 @@ def train(kb: KnowledgeBase, train_texts: list[Text], dev_texts: list[Text],
                             embedding_dim=settings.embedding_dim,
                             lstm_units=settings.lstm_units, conv_filters=settings.conv_filters,
                             heads=settings.heads, head_size=settings.head_size,
-                            hidden=settings.hidden, seed=settings.seed)
+                            hidden=settings.hidden)
         initial_epoch = 0
     examples = [_Example(t, dictionary, featurizer) for t in train_texts]
     examples = [e for e in examples if e.matches and (e.linkable or e.negatives)]

@@ -43,7 +43,7 @@ def lexical_answer(question: str, passages: Sequence[str], *, max_length: int = 
         for word in words:
             offsets.append(position)
             position += len(word)
-        for i, word in enumerate(words):
+        for i in range(len(words)):
             for span_words in (1, 2):
                 if i + span_words > len(words):
                     continue

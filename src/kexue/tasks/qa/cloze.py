@@ -19,8 +19,6 @@ Example:
     >>> sentences = split_passages("第一句。第二句很长很长！第三句？", max_chars=8)
     >>> sentences
     ['第一句。', '第二句很长很长！', '第三句？']
-    >>> answer_candidates("北京大学发布2024年报告")
-    ['北京大学', '2024年']
 """
 
 from __future__ import annotations

@@ -75,7 +75,7 @@ def passage_candidates(text: str, start: np.ndarray, end: np.ndarray, *,
         return best
     width = ends[None, :] - starts[:, None]
     rows, cols = np.nonzero((width >= 0) & (width < max_length))
-    for r, c in zip(rows.tolist(), cols.tolist()):
+    for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
         i, j = int(starts[r]), int(ends[c])
         span = text[i:j + 1]
         score = float(start[i] * end[j])

@@ -7,8 +7,8 @@ every positive span inside the window is labelled; focal loss; evaluation with E
 Differences, for this machine and Keras 3: Adam instead of RAdam (Keras has no RAdam);
 Keras' own ``use_ema`` with a momentum suited to a few thousand steps (0.99 by default,
 not the article's 0.9999, which needs far more steps), swapped into the model at each epoch
-end so that the dev score and ``best.keras`` use the averaged weights; a fixed epoch budget instead of the
-article's 120 epochs with a learning-rate drop.
+end so that the dev score and ``best.keras`` use the averaged weights; a fixed epoch budget
+instead of the article's 120 epochs with a learning-rate drop.
 
 The run directory (:mod:`kexue.tasks.runs`) holds ``vocab.json``, the word vectors used
 (``word_vectors.bin``), ``best.keras`` (EMA weights, best dev F1), ``last.keras`` (resume),
@@ -165,7 +165,7 @@ def _batches_class() -> type:
             longest = max(len(c) for c in pc)
             p_len = max(PASSAGE_BUCKET, -(-longest // PASSAGE_BUCKET) * PASSAGE_BUCKET)
             y = np.zeros((len(chunk), p_len, 3), "float32")
-            for k, (c, positives) in enumerate(zip(pc, spans)):
+            for k, (c, positives) in enumerate(zip(pc, spans, strict=True)):
                 y[k, :len(c), 2] = 1.0
                 for a, b in positives:
                     y[k, a, 0] = 1.0
@@ -211,7 +211,7 @@ def _swap_ema(model: Any) -> None:
     """
     optimizer = model.optimizer
     for var, average in zip(optimizer._trainable_variables,
-                            optimizer._model_variables_moving_average):
+                            optimizer._model_variables_moving_average, strict=True):
         weights, averaged = np.array(var.value), np.array(average.value)
         var.assign(averaged)
         average.assign(weights)
@@ -254,7 +254,7 @@ def evaluate_reader(reader: Reader, dataset: QADataset | Sequence[Question], *,
     questions = dataset.questions if isinstance(dataset, QADataset) else list(dataset)
     answers = reader.answer([(q.question, [p.text for p in q.passages]) for q in questions],
                             threshold=threshold, max_length=max_span)
-    predictions = {q.id: a.text for q, a in zip(questions, answers)}
+    predictions = {q.id: a.text for q, a in zip(questions, answers, strict=True)}
     gold = {q.id: list(q.answers) for q in questions}
     return score(predictions, gold, metric), answers
 

@@ -296,16 +296,20 @@ class TitleDecoder:
 
     Args:
         model: a model from :func:`kexue.tasks.title.model.build_title_model`.
+        compiled: run each step through a Keras model's ``predict_on_batch`` (compiled:
+            ``jax.jit`` on JAX, ``tf.function`` on TensorFlow); ``False``: eager ops.
 
     Use :meth:`generate` for titles, or :meth:`next_unidirectional` /
     :meth:`next_bidirectional` with :func:`beam_search` /
     :func:`bidirectional_beam_search`.
     """
 
-    def __init__(self, model: Any) -> None:
+    def __init__(self, model: Any, *, compiled: bool = True) -> None:
         from kexue.tasks.title.model import model_directions
 
         self.model = model
+        self.compiled = compiled
+        self._runners: dict[tuple, Callable[[dict], dict]] = {}
         self.directions = model_directions(model)
         get = model.get_layer
         self.embedding = get("embedding")
@@ -322,38 +326,45 @@ class TitleDecoder:
         self.units = self.layers[self.directions[0]]["lstm_1"].units
 
     # --- encoder ------------------------------------------------------------------------
-    def _encode(self, source: np.ndarray, rows: int, max_length: int) -> dict[str, Any]:
+    def _encode_step(self, inputs: dict[str, Any]) -> dict[str, Any]:
         from keras import ops
 
+        source = ops.cast(inputs["source"], "int32")
+        mask = ops.not_equal(source, PAD)
+        x = self.encoder[0](self.embedding(source))
+        for layer in self.encoder[1:]:
+            x = layer(x, mask=mask)
+        out = {"x_max": self.pool(x, mask=mask), "prior": self.prior(source)}
+        for d in self.directions:
+            out[f"{d}_encoder"] = self.layers[d]["encoder_attention"].precompute_cache(x, mask)
+        return out
+
+    def _encode(self, source: np.ndarray, rows: int, max_length: int) -> dict[str, Any]:
+        """The initial cache of ``rows`` hypotheses per source (NumPy arrays)."""
         source = np.asarray(source, "int32")
-        mask = source != PAD
-        x = self.embedding(source)
-        for layer in self.encoder:
-            x = layer(x, mask=mask) if layer is not self.encoder[0] else layer(x)
-        x_max = self.pool(x, mask=mask)
-        prior = self.prior(source)
-        repeat = lambda t: ops.repeat(t, rows, axis=0)  # noqa: E731
-        shared = {"x_max": repeat(x_max), "prior": repeat(prior)}
+        shared = self._runner(("encode",), self._encode_step)({"source": source})
+        shared = {k: _map(lambda a: np.repeat(a, rows, axis=0), v) for k, v in shared.items()}
         cache: dict[str, Any] = {"shared": shared}
         n = source.shape[0] * rows
-        zeros = ops.zeros((n, self.units), x.dtype)
+        zeros = np.zeros((n, self.units), shared["x_max"].dtype)
         for d in self.directions:
-            layers = self.layers[d]
-            enc = layers["encoder_attention"].precompute_cache(x, mask)
-            shared[f"{d}_encoder"] = {k: repeat(v) for k, v in enc.items()}
             cache[d] = {"lstm_1": [zeros, zeros], "lstm_2": [zeros, zeros]}
             if len(self.directions) == 2:
-                other = "r2l" if d == "l2r" else "l2r"
                 # d's states are the values of the other direction's partner attention
-                cache[d]["partner"] = self.layers[other]["partner_attention"].init_cache(
-                    n, max_length + 1)
+                layer = self.layers["r2l" if d == "l2r" else "l2r"]["partner_attention"]
+                key_dim, value_dim = layer.key_dim, layer.value_dim or layer.key_dim
+                cache[d]["partner"] = {
+                    "key": np.zeros((n, max_length + 1, layer.num_heads, key_dim), zeros.dtype),
+                    "value": np.zeros((n, max_length + 1, layer.num_heads, value_dim),
+                                      zeros.dtype),
+                    "mask": np.zeros((n, max_length + 1), bool)}
         return cache
 
     def _state(self, d: str, tokens: np.ndarray, cache: dict[str, Any]) -> Any:
         from keras import ops
 
         layers, shared = self.layers[d], cache["shared"]
-        h = ops.take(self.embedding.embeddings, np.asarray(tokens, "int32"), axis=0)
+        h = ops.take(self.embedding.embeddings, ops.cast(tokens, "int32"), axis=0)
         h = layers["norm_0"]([h, shared["x_max"]])
         for i in (1, 2):
             h, states = layers[f"lstm_{i}"].cell(h, cache[d][f"lstm_{i}"], training=False)
@@ -372,27 +383,25 @@ class TitleDecoder:
         logits = (self.classifier(h) + prior) / 2.0
         return ops.log_softmax(logits, axis=-1)
 
-    def next_unidirectional(self, prompt: np.ndarray, cache: dict[str, Any],
-                            index: int) -> tuple[np.ndarray, dict[str, Any]]:
-        """One step of a unidirectional model (KerasHub's ``next`` shape)."""
+    # --- step functions (pure keras.ops; compiled through a Keras model) ---------------
+    def _uni_step(self, inputs: dict[str, Any], d: str, partner_zeros: bool) -> dict[str, Any]:
         from keras import ops
 
-        d = self.directions[0]
-        cache = {**cache, d: dict(cache[d])}
-        state = self._state(d, prompt[:, index], cache)
+        cache = {"shared": inputs["shared"], d: dict(inputs["own"])}
+        state = self._state(d, inputs["tokens"], cache)
         shared = cache["shared"]
-        log_probs = self._log_probs(d, state, [], shared[f"{d}_encoder"], shared["prior"])
-        return ops.convert_to_numpy(log_probs), cache
+        parts = [ops.zeros_like(state)] if partner_zeros else []
+        log_probs = self._log_probs(d, state, parts, shared[f"{d}_encoder"], shared["prior"])
+        return {"log_probs": log_probs, "own": cache[d]}
 
-    def next_bidirectional(self, l2r_prompt: np.ndarray, r2l_prompt: np.ndarray,
-                           cache: dict[str, Any], index: int, *, beam: int,
-                           pairing: str) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-        """One synchronous step of both decoders (see :func:`bidirectional_beam_search`)."""
+    def _bi_step(self, inputs: dict[str, Any], beam: int, pairing: str) -> dict[str, Any]:
         from keras import ops
 
-        cache = {**cache, "l2r": dict(cache["l2r"]), "r2l": dict(cache["r2l"])}
-        states = {"l2r": self._state("l2r", l2r_prompt[:, index], cache),
-                  "r2l": self._state("r2l", r2l_prompt[:, index], cache)}
+        index = inputs["index"][0]
+        cache = {"shared": inputs["shared"], "l2r": dict(inputs["l2r"]),
+                 "r2l": dict(inputs["r2l"])}
+        states = {"l2r": self._state("l2r", inputs["l2r_tokens"], cache),
+                  "r2l": self._state("r2l", inputs["r2l_tokens"], cache)}
         for d, other in (("l2r", "r2l"), ("r2l", "l2r")):
             layer = self.layers[other]["partner_attention"]
             cache[d]["partner"] = layer.update_cache(cache[d]["partner"], states[d], index)
@@ -409,7 +418,7 @@ class TitleDecoder:
             n = ops.shape(states[d])[0]
             batch = n // beam
             # rows (b, i, j): own hypothesis i with partner j
-            query = ops.reshape(ops.repeat(states[d], beam, axis=0), (n * beam, 1, -1))
+            query = ops.repeat(states[d], beam, axis=0)
             pair_cache = {k: ops.reshape(
                 ops.repeat(ops.expand_dims(ops.reshape(v, (batch, beam, *v.shape[1:])), 1),
                            beam, axis=1), (n * beam, *v.shape[1:]))
@@ -419,7 +428,52 @@ class TitleDecoder:
             log_probs = self._log_probs(d, query, [attended], encoder,
                                         ops.repeat(shared["prior"], beam, axis=0))
             out[d] = ops.reshape(log_probs, (batch, beam, beam, -1))
-        return ops.convert_to_numpy(out["l2r"]), ops.convert_to_numpy(out["r2l"]), cache
+        return {"l2r_log_probs": out["l2r"], "r2l_log_probs": out["r2l"],
+                "l2r": cache["l2r"], "r2l": cache["r2l"]}
+
+    def _runner(self, key: tuple, function: Callable[[dict], dict]) -> Callable[[dict], dict]:
+        """``function`` compiled through a Keras model's ``predict_on_batch`` (jit on JAX,
+        ``tf.function`` on TensorFlow), or called eagerly when ``compiled=False``."""
+        if not self.compiled:
+            from keras import ops
+
+            return lambda inputs: {k: _to_numpy(v, ops) for k, v in function(inputs).items()}
+        if key not in self._runners:
+            import keras
+
+            class StepModel(keras.Model):
+                def __init__(self, title_model: Any) -> None:
+                    super().__init__()
+                    self.title_model = title_model
+
+                def call(self, inputs: dict) -> dict:
+                    return function(inputs)
+
+            self._runners[key] = StepModel(self.model).predict_on_batch
+        return self._runners[key]
+
+    def next_unidirectional(self, prompt: np.ndarray, cache: dict[str, Any], index: int,
+                            *, direction: str | None = None) -> tuple[np.ndarray, dict]:
+        """One step of decoder ``direction`` (KerasHub's ``next`` shape). In a bidirectional
+        model a decoder used alone sees no partner (its partner attention gives zeros)."""
+        d = direction or self.directions[0]
+        alone = len(self.directions) == 2
+        run = self._runner(("uni", d), lambda x: self._uni_step(x, d, alone))
+        out = run({"tokens": np.asarray(prompt[:, index], "int32"), "own": cache[d],
+                   "shared": cache["shared"]})
+        return out["log_probs"], {**cache, d: out["own"]}
+
+    def next_bidirectional(self, l2r_prompt: np.ndarray, r2l_prompt: np.ndarray,
+                           cache: dict[str, Any], index: int, *, beam: int,
+                           pairing: str) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+        """One synchronous step of both decoders (see :func:`bidirectional_beam_search`)."""
+        run = self._runner(("bi", beam, pairing), lambda x: self._bi_step(x, beam, pairing))
+        out = run({"l2r_tokens": np.asarray(l2r_prompt[:, index], "int32"),
+                   "r2l_tokens": np.asarray(r2l_prompt[:, index], "int32"),
+                   "index": np.array([index], "int32"), "l2r": cache["l2r"],
+                   "r2l": cache["r2l"], "shared": cache["shared"]})
+        return (out["l2r_log_probs"], out["r2l_log_probs"],
+                {**cache, "l2r": out["l2r"], "r2l": out["r2l"]})
 
     def generate(self, source: np.ndarray, *, decoder: str = "bi", beam: int = 3,
                  max_length: int = 32, length_penalty: float = 0.0, no_repeat_ngram: int = 0,
@@ -452,7 +506,10 @@ class TitleDecoder:
             cache = self._encode(chunk, beam, max_length)
             if decoder in ("l2r", "r2l"):
                 cache = {"shared": cache["shared"], decoder: cache[decoder]}
-                step = self._single(decoder)
+
+                def step(prompt, c, i, _d=decoder):
+                    return self.next_unidirectional(prompt, c, i, direction=_d)
+
                 start, end = (START, END) if decoder == "l2r" else (END, START)
                 results += beam_search(step, cache, len(chunk), start=start, end=end,
                                        direction=decoder, **options)
@@ -466,21 +523,19 @@ class TitleDecoder:
                                                      **options)
         return results
 
-    def _single(self, d: str) -> StepFunction:
-        """The step of decoder ``d`` alone (in a bidirectional model: no partner states,
-        its partner attention sees nothing and gives zeros)."""
-        if len(self.directions) == 1:
-            return self.next_unidirectional
 
-        def step(prompt: np.ndarray, cache: dict[str, Any], index: int):
-            from keras import ops
 
-            cache = {**cache, d: dict(cache[d])}
-            state = self._state(d, prompt[:, index], cache)
-            shared = cache["shared"]
-            zeros = ops.zeros_like(state)
-            log_probs = self._log_probs(d, state, [zeros], shared[f"{d}_encoder"],
-                                        shared["prior"])
-            return ops.convert_to_numpy(log_probs), cache
+def _map(function: Callable[[Any], Any], value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _map(function, v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_map(function, v) for v in value]
+    return function(value)
 
-        return step
+
+def _to_numpy(value: Any, ops: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _to_numpy(v, ops) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_to_numpy(v, ops) for v in value]
+    return ops.convert_to_numpy(value)

@@ -160,10 +160,10 @@ def _inputs(arrays: dict[str, np.ndarray], directions: Sequence[str],
 
 
 def _greedy_titles(model: Any, vocabulary: CharVocabulary, source: np.ndarray,
-                   max_length: int) -> list[str]:
+                   max_length: int, decoder: Any = None) -> list[str]:
     from kexue.tasks.title.decode import TitleDecoder
 
-    decoder = TitleDecoder(model)
+    decoder = decoder if decoder is not None else TitleDecoder(model)
     name = "sb-half" if len(decoder.directions) == 2 else decoder.directions[0]
     results = decoder.generate(source, decoder=name, beam=1, max_length=max_length)
     return [vocabulary.decode(h[0].tokens) for h in results]
@@ -176,8 +176,15 @@ def _dev_callback(model_ref: Callable[[], Any], vocabulary: CharVocabulary,
     source = encode_records(dev, vocabulary, max_source_length=settings.max_source_length,
                             max_target_length=settings.max_target_length)["source"]
 
+    from kexue.tasks.title.decode import TitleDecoder
+
+    decoders: dict[int, Any] = {}
+
     def extra_logs(epoch: int) -> dict[str, float]:
-        titles = _greedy_titles(model_ref(), vocabulary, source, settings.max_target_length)
+        model = model_ref()
+        # one decoder per model: its compiled step functions are reused every epoch
+        decoder = decoders.setdefault(id(model), TitleDecoder(model))
+        titles = _greedy_titles(model, vocabulary, source, settings.max_target_length, decoder)
         return {"dev_rouge_l": rouge_scores(titles, [r.target for r in dev])["rouge_l"]}
 
     return extra_logs

@@ -1,0 +1,234 @@
+"""Title generation benchmark (issue 19): ROUGE on inews test and decode speed.
+
+Each cell (a trained run, an evaluation, a speed measurement) is stored in
+``benchmarks/results/title-cells.json`` as soon as it finishes and skipped when the script
+runs again; an interrupted training resumes from its run directory's last checkpoint.
+Run under the shared lock:
+
+    flock /tmp/kexue-heavy.lock .venv/bin/python benchmarks/title.py [--cells lead,l2r-s0,...]
+
+Budget (the same for every trained row): sources cut to 200 characters, 8 epochs, Adam
+1e-3, batch 64, the article's widths (the defaults of ``kexue title train``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("KERAS_BACKEND", "jax")
+sys.path.insert(0, str(Path(__file__).parent))
+
+from _machine import RESULTS, cpu_model, write_results  # noqa: E402
+
+CELLS_FILE = RESULTS / "title-cells.json"
+RUNS = Path(__file__).parents[1] / "out" / "title-runs"  # ignored by git
+ALL_CELLS = ["lead", "l2r-s0", "bi-s0", "eval-l2r-s0", "eval-bi-s0", "eval-sbhalf-s0",
+             "speed"]
+
+
+def load_cells() -> dict:
+    return json.loads(CELLS_FILE.read_text()) if CELLS_FILE.exists() else {}
+
+
+def save_cell(cells: dict, name: str, value: dict) -> None:
+    from kexue._io import atomic_write
+
+    cells[name] = value
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    with atomic_write(CELLS_FILE) as handle:
+        json.dump(cells, handle, ensure_ascii=False, indent=1)
+
+
+def lead_cell() -> dict:
+    from kexue.metrics.rouge import title_scores
+    from kexue.tasks.title.data import lead_baseline, load_records, mean_title_length
+
+    length = mean_title_length(load_records("inews").records)
+    test = load_records("inews:test").records
+    predictions = [lead_baseline(r.source, length) for r in test]
+    out = {"length": length,
+           "all": title_scores(predictions, [r.target for r in test])}
+    kept = [i for i, r in enumerate(test) if not r.truncated]
+    out["not_truncated"] = title_scores([predictions[i] for i in kept],
+                                        [test[i].target for i in kept])
+    out["samples"] = [[r.target, p] for r, p in zip(test[:20], predictions[:20], strict=True)]
+    return out
+
+
+def train_cell(model: str, seed: int, epochs: int) -> dict:
+    from kexue.tasks.title.train import TrainSettings, train_title
+
+    path = RUNS / f"{model}-s{seed}"
+    start = time.perf_counter()
+    resume = (path / "last.keras").exists()
+    if not resume and path.exists():
+        import shutil
+
+        shutil.rmtree(path)
+    RUNS.mkdir(parents=True, exist_ok=True)
+    run = train_title(TrainSettings(model=model, seed=seed, epochs=epochs), path,
+                      resume=resume, verbose=2)
+    metrics = run.read_json("metrics.json")
+    return {"run": str(path), "seconds": round(time.perf_counter() - start, 1), **metrics}
+
+
+def eval_cell(run_path: str, decoder: str, beam: int = 3) -> dict:
+    from kexue.tasks.title.train import open_title_run
+
+    run = open_title_run(run_path)
+    result = run.evaluate("inews:test", decoder=decoder, beam=beam)
+    predictions = result.pop("predictions")
+    from kexue.tasks.title.data import load_records
+
+    test = load_records("inews:test").records
+    result["samples"] = [[r.target, p] for r, p in zip(test[:30], predictions[:30],
+                                                        strict=True)]
+    return result
+
+
+def speed_cell(runs: dict[str, str]) -> dict:
+    from kexue.tasks.title.data import load_records
+    from kexue.tasks.title.decode import TitleDecoder
+    from kexue.tasks.title.train import open_title_run
+
+    texts = [r.source for r in load_records("inews:test").records]
+    out = {}
+    for label, (run_path, decoder) in runs.items():
+        run = open_title_run(run_path)
+        source, _ = run.encode_sources(texts)
+        tool = TitleDecoder(run.model)
+        for beam in (1, 3):
+            tool.generate(source[:64], decoder=decoder, beam=beam)  # compile (not timed)
+            start = time.perf_counter()
+            tool.generate(source, decoder=decoder, beam=beam)
+            seconds = time.perf_counter() - start
+            out[f"{label}@{beam}"] = {"seconds": round(seconds, 2),
+                                      "titles_per_second": round(len(texts) / seconds, 1)}
+            print(label, beam, out[f"{label}@{beam}"], flush=True)
+    return out
+
+
+def fmt(x: float) -> str:
+    return f"{100 * x:.2f}"
+
+
+def write_table(cells: dict) -> None:
+    import keras
+
+    lines = ["# Title generation: inews test (deduplicated), char ROUGE F1 (%)", "",
+             f"Machine: {cpu_model()}, {os.cpu_count()} cores; Python "
+             f"{platform.python_version()}, Keras {keras.__version__}, backend "
+             f"{keras.backend.backend()}. Command: `flock /tmp/kexue-heavy.lock .venv/bin/python "
+             "benchmarks/title.py`.", "",
+             "Budget for trained rows: sources cut to 200 characters, 8 epochs of the cleaned "
+             "inews train split (5,111 articles), batch 64, Adam 1e-3, article widths; "
+             "beam 3; test = 928 articles after cleaning and deduplication.", "",
+             "| system | seeds | ROUGE-1 | ROUGE-2 | ROUGE-L | ROUGE-L w/o truncated | "
+             "first-4 acc | last-4 acc | train wall time |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    rows = [("lead baseline (first sentence, mean title length)", "lead", None),
+            ("L2R", "eval-l2r-s0", "l2r-s0"),
+            ("bidirectional, article's k×k decoder", "eval-bi-s0", "bi-s0"),
+            ("bidirectional, sb-half decoder", "eval-sbhalf-s0", "bi-s0")]
+    for label, key, train in rows:
+        if key not in cells:
+            lines.append(f"| {label} | – | not run | | | | | | |")
+            continue
+        c = cells[key]
+        a, n = c["all"], c.get("not_truncated", c["all"])
+        wall = f"{cells[train]['seconds']:.0f} s" if train and train in cells else "–"
+        lines.append(f"| {label} | {'1' if train else '–'} | {fmt(a['rouge_1'])} | "
+                     f"{fmt(a['rouge_2'])} | {fmt(a['rouge_l'])} | {fmt(n['rouge_l'])} | "
+                     f"{fmt(a['first4'])} | {fmt(a['last4'])} | {wall} |")
+    for train in ("l2r-s0", "bi-s0"):
+        if train in cells:
+            secs = [s for s in cells[train].get("epoch_seconds", []) if s]
+            if secs:
+                lines.append("")
+                lines.append(f"{train}: {len(secs)} epochs, median {statistics.median(secs):.0f}"
+                             f" s per epoch of training (JAX, 2 shared cores); dev ROUGE-L "
+                             f"(100-article sample, greedy) best "
+                             f"{fmt(cells[train]['dev_rouge_l_best'])} at epoch "
+                             f"{cells[train]['best_epoch']}.")
+    if "speed" in cells:
+        lines += ["", "## Decode speed (whole test set, 928 titles, batch 64, after compiling)",
+                  "", "| decoder | beam | seconds | titles/s |", "|---|---|---|---|"]
+        for key, value in cells["speed"].items():
+            label, beam = key.split("@")
+            lines.append(f"| {label} | {beam} | {value['seconds']} | "
+                         f"{value['titles_per_second']} |")
+    lines += ["", "## Not run (CPU budget: ~30 min of training on 2 shared cores)", "",
+              "- L2R seeds 2-3, bidirectional seeds 2-3 (so no ± std), R2L, two-stage "
+              "bidirectional; training time on TensorFlow and PyTorch; the GPU run at the "
+              "article's full sizes (no GPU lent to this task at the time)."]
+    write_results("title.md", lines)
+    plot(cells)
+
+
+def plot(cells: dict) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return
+    keys = [("lead", "lead"), ("eval-l2r-s0", "L2R"), ("eval-bi-s0", "bi k×k"),
+            ("eval-sbhalf-s0", "bi sb-half")]
+    keys = [(k, n) for k, n in keys if k in cells]
+    if not keys:
+        return
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    width = 0.25
+    for offset, metric in enumerate(("rouge_1", "rouge_2", "rouge_l")):
+        ax.bar([i + offset * width for i in range(len(keys))],
+               [100 * cells[k]["all"][metric] for k, _ in keys], width, label=metric)
+    ax.set_xticks([i + width for i in range(len(keys))], [n for _, n in keys])
+    ax.set_ylabel("char F1 (%)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(RESULTS / "title.png", dpi=110)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--cells", default=",".join(ALL_CELLS))
+    parser.add_argument("--epochs", type=int, default=8)
+    args = parser.parse_args()
+    cells = load_cells()
+    for name in args.cells.split(","):
+        if name in cells:
+            print(f"{name}: done, skipped", flush=True)
+            continue
+        print(f"{name}: running", flush=True)
+        if name == "lead":
+            value = lead_cell()
+        elif name in ("l2r-s0", "bi-s0"):
+            value = train_cell("l2r" if name.startswith("l2r") else "bidirectional", 0,
+                               args.epochs)
+        elif name == "eval-l2r-s0":
+            value = eval_cell(str(RUNS / "l2r-s0"), "l2r")
+        elif name == "eval-bi-s0":
+            value = eval_cell(str(RUNS / "bidirectional-s0"), "bi")
+        elif name == "eval-sbhalf-s0":
+            value = eval_cell(str(RUNS / "bidirectional-s0"), "sb-half")
+        elif name == "speed":
+            value = speed_cell({"l2r": (str(RUNS / "l2r-s0"), "l2r"),
+                                "bi": (str(RUNS / "bidirectional-s0"), "bi"),
+                                "sb-half": (str(RUNS / "bidirectional-s0"), "sb-half")})
+        else:
+            raise SystemExit(f"unknown cell {name!r}")
+        save_cell(cells, name, value)
+        print(f"{name}: {json.dumps(value, ensure_ascii=False)[:300]}", flush=True)
+    write_table(cells)
+
+
+if __name__ == "__main__":
+    main()
