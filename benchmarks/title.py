@@ -68,6 +68,10 @@ def train_cell(model: str, seed: int, epochs: int) -> dict:
     path = RUNS / f"{model}-s{seed}"
     start = time.perf_counter()
     resume = (path / "last.keras").exists()
+    if resume:  # the budget may have been changed between sessions (--epochs)
+        from kexue.tasks.runs import RunDirectory
+
+        RunDirectory.open(path, "title").update_settings(epochs=epochs)
     if not resume and path.exists():
         import shutil
 
@@ -127,7 +131,8 @@ def write_table(cells: dict) -> None:
              f"{platform.python_version()}, Keras {keras.__version__}, backend "
              f"{keras.backend.backend()}. Command: `flock /tmp/kexue-heavy.lock .venv/bin/python "
              "benchmarks/title.py`.", "",
-             "Budget for trained rows: sources cut to 200 characters, 8 epochs of the cleaned "
+             f"Budget for trained rows: sources cut to 200 characters, {cells.get('epochs', 8)} "
+             "epochs of the cleaned "
              "inews train split (5,111 articles), batch 64, Adam 1e-3, article widths; "
              "beam 3; test = 928 articles after cleaning and deduplication.", "",
              "| system | seeds | ROUGE-1 | ROUGE-2 | ROUGE-L | ROUGE-L w/o truncated | "
@@ -203,6 +208,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=8)
     args = parser.parse_args()
     cells = load_cells()
+    cells["epochs"] = args.epochs
     for name in args.cells.split(","):
         if name in cells:
             print(f"{name}: done, skipped", flush=True)

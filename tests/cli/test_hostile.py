@@ -94,8 +94,7 @@ REGISTRY: list[Entry] = [
     Entry(("qa", "evaluate"), lambda f: {"run": str(f.missing), "data": str(f.ccks)},
           outputs={"predictions": ".json"}, invalid_base=("run", "data"), examples=6),
     Entry(("qa", "score"), lambda f: {"predictions": str(f.ccks), "gold": str(f.ccks)},
-          outputs={"lines": ".tsv"}, invalid_base=("predictions", "gold"), examples=6,
-          known_defect="a corrupt .gz gives 'Not a gzipped file' without naming the file"),
+          outputs={"lines": ".tsv"}, invalid_base=("predictions", "gold"), examples=6),
 ]
 
 SLOW_FACTOR = 3

@@ -181,11 +181,12 @@ def test_fit_is_repeatable_without_global_seeding():
     np.testing.assert_array_equal(np.random.get_state()[1], state)  # NumPy's global untouched
 
 
-# scikit-learn's estimator checks that cannot apply to a network trained by mini-batch HSIC
-# estimates, each with the reason (every other check of check_estimator runs and passes).
+# scikit-learn's estimator checks that cannot apply, with the reason; every other check of
+# check_estimator (54 of 55 with scikit-learn 1.9; check_array_api_input skips itself) runs
+# and passes.
 EXPECTED_FAILED_CHECKS = {
-    "check_sample_weight_equivalence_on_dense_data": "fit takes no sample_weight",
-    "check_classifiers_train": "a 2-epoch tiny network is not trained to 83% accuracy",
+    "check_classifiers_train": "an untrained network with a 1-epoch readout is not asked to "
+                               "reach 83% training accuracy (the digits tests measure that)",
 }
 
 
@@ -193,10 +194,14 @@ EXPECTED_FAILED_CHECKS = {
 def test_passes_scikit_learn_check_estimator():
     from sklearn.utils.estimator_checks import check_estimator
 
-    # eager steps: each of the dozens of fits is tiny, so graph compilation would dominate
-    tiny = HSICBottleneckClassifier(hidden_units=(4,), epochs=1, batch_size=64,
-                                    readout_epochs=2, random_state=0, jit_compile=False)
+    # check_estimator fits dozens of times on data of ever new shapes. epochs=0 keeps the
+    # HSIC phase out of it (its training is tested above: learning, repeatability, no global
+    # seeding) so that the estimator contract is checked in well under a minute; eager steps,
+    # as graph compilation would dominate such tiny fits.
+    tiny = HSICBottleneckClassifier(hidden_units=(4,), epochs=0, readout_epochs=1,
+                                    random_state=0, jit_compile=False)
     results = check_estimator(tiny, expected_failed_checks=EXPECTED_FAILED_CHECKS,
                               on_fail=None)
     failed = [r["check_name"] for r in results if r["status"] == "failed"]
     assert failed == []
+    assert len([r for r in results if r["status"] == "passed"]) >= 50

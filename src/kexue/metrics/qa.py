@@ -20,9 +20,10 @@ offline, in Python 3), tested on hand-computed cases:
   are whitespace-separated words, so on Chinese text (no spaces) F1 equals EM: use CMRC2018
   for Chinese.
 
-A question of the gold set without a prediction scores 0 (as the CMRC2018 and SQuAD scripts
-do) and is listed in :attr:`QAScore.missing_ids`; a prediction for an id not in the gold set
-is listed in :attr:`QAScore.extra_ids` and not scored (the SogouQA script would stop there).
+Ids: for CMRC2018 and SQuAD, a gold question without a prediction scores 0 (as their
+scripts do); for SogouQA the predicted questions are the ones scored (as its script does);
+either way the unmatched gold ids are listed in :attr:`QAScore.missing_ids`, and predicted
+ids absent from the gold set in :attr:`QAScore.extra_ids` (never scored).
 
 Example:
     >>> gold = {"q1": SogouGold("林海音", ("林海音", "林含英")), "q2": SogouGold("巴西", ("巴西",))}
@@ -100,8 +101,9 @@ class QAScore:
         scores: the headline numbers (SogouQA: accuracy, f1, final in [0, 1]; CMRC2018:
             average, f1, em × 100; SQuAD: exact, f1 × 100, plus HasAns_/NoAns_ breakdowns
             for v2.0).
-        total: questions scored (the gold questions, missing ones included).
-        missing_ids: gold ids without a prediction (each scored 0).
+        total: questions scored (CMRC2018, SQuAD: every gold question; SogouQA: the
+            predicted ones).
+        missing_ids: gold ids without a prediction (scored 0 by CMRC2018 and SQuAD).
         extra_ids: predicted ids absent from the gold set (not scored).
         lines: one dict per scored question (the per-line report).
     """
@@ -239,6 +241,12 @@ def sogou_score(predictions: Mapping[str, str],
                 gold: Mapping[str, SogouGold | str | Sequence[str]]) -> QAScore:
     """SogouQA accuracy, character F1 and final score, with the per-line report.
 
+    As in the official script, the questions scored are the predicted ones (one line each),
+    so a prediction file for the dev third can be scored against the expanded answers of
+    all 30,000 questions; gold ids without a prediction are listed in ``missing_ids`` but
+    not scored, predicted ids absent from the gold set in ``extra_ids`` (the script stops
+    there).
+
     Args:
         predictions: id → predicted answer ("" for no answer).
         gold: id → :class:`SogouGold`, or a list of acceptable answers (the first is the
@@ -248,9 +256,10 @@ def sogou_score(predictions: Mapping[str, str],
     right = 0
     f1_sum = 0.0
     lines = []
-    for qid, value in gold.items():
-        entry = _as_sogou_gold(value)
-        answer = predictions.get(qid, "")
+    for qid, answer in predictions.items():
+        if qid not in gold:
+            continue
+        entry = _as_sogou_gold(gold[qid])
         correct = sogou_exact_match(answer, entry)
         f1, precision, recall, variant = sogou_char_f1(answer, entry)
         right += correct

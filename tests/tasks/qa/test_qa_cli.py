@@ -141,3 +141,33 @@ def test_make_cloze_train_answer_score_end_to_end(tmp_path, monkeypatch):
                   *sum((["--passage", p["passage"]] for p in records[0]["passages"]), []))
     assert single.exit_code == 0, single.output
     assert set(json.loads(single.stdout)) >= {"answer", "score", "passage", "offset"}
+
+
+def test_answer_loads_a_run_in_a_fresh_process(tmp_path):
+    """`kexue qa answer` in a new interpreter: the saved model's custom layers must load."""
+    from dataclasses import asdict
+
+    import keras
+
+    from kexue.tasks.qa.features import QAVocabulary
+    from kexue.tasks.qa.model import QAModelConfig, build_model
+    from kexue.tasks.qa.train import TrainSettings
+    from kexue.tasks.runs import RunDirectory
+
+    keras.utils.set_random_seed(0)
+    vocab = QAVocabulary(list("北京是中国的首都"), ["北京", "中国"])
+    model = build_model(QAModelConfig(char_count=vocab.char_count, word_count=2, word_dim=3,
+                                      dim=8, question_rates=(1,), passage_rates=(1,)),
+                        [[1, 0, 0], [0, 1, 0]])
+    run = RunDirectory.create(tmp_path / "run", "qa", asdict(TrainSettings(dim=8)))
+    run.write_text("vocab.json", vocab.to_json())
+    run.save_model(model, "best.keras")
+    code = ("from kexue.cli.main import app; import sys; sys.argv = ['kexue'] + sys.argv[1:];"
+            "app()")
+    out = subprocess.run(
+        [sys.executable, "-c", code, "qa", "answer", "--run", str(tmp_path / "run"),
+         "--question", "____是首都", "--passage", "北京是中国的首都", "--threshold", "0"],
+        capture_output=True, text=True, env={**os.environ, "KERAS_BACKEND": "jax"})
+    assert out.returncode == 0, out.stderr[-2000:]
+    payload = json.loads(out.stdout)
+    assert payload["passage"] == 0 and payload["answer"] in "北京是中国的首都"

@@ -69,6 +69,7 @@ def test_encoder_padding_invariance(bi_model):
                                    atol=1e-5)
 
 
+@pytest.mark.slow
 def test_keras_round_trip_gives_identical_generations(bi_model, tmp_path):
     source, _, _ = _batch(3)
     path = tmp_path / "model.keras"

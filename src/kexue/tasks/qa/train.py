@@ -262,6 +262,7 @@ def evaluate_reader(reader: Reader, dataset: QADataset | Sequence[Question], *,
 def load_reader(run_path: str | os.PathLike, name: str = "best.keras", *,
                 batch_size: int = 64) -> tuple[Reader, TrainSettings]:
     """The reader saved in a run directory, and the run's settings."""
+    import kexue.tasks.qa.model  # noqa: F401  (registers SpanHead and SpanFocalLoss)
     from kexue.tasks.runs import RunDirectory
 
     run = RunDirectory.open(run_path, TASK, require=(name, "vocab.json"))
@@ -275,8 +276,8 @@ def load_reader(run_path: str | os.PathLike, name: str = "best.keras", *,
 def train_reader(run_path: str | os.PathLike, train: QADataset, dev: QADataset,
                  settings: TrainSettings | None = None, *,
                  word_vectors: Any = None, resume: bool = False, overwrite: bool = False,
-                 verbose: int | str = "auto", cache_word_vectors: bool | str = True
-                 ) -> dict[str, Any]:
+                 verbose: int | str = "auto", cache_word_vectors: bool | str = True,
+                 callbacks: Sequence[Any] = ()) -> dict[str, Any]:
     """Train (or resume) a reader into a run directory; return the final dev scores.
 
     Args:
@@ -290,6 +291,7 @@ def train_reader(run_path: str | os.PathLike, train: QADataset, dev: QADataset,
         overwrite: replace an existing run in ``run_path``.
         verbose: Keras ``fit`` verbosity (progress bar).
         cache_word_vectors: passed to :func:`kexue.text.train_word_vectors` as ``cache``.
+        callbacks: more Keras callbacks for ``fit`` (run after the checkpoint).
     """
     import keras
 
@@ -351,11 +353,12 @@ def train_reader(run_path: str | os.PathLike, train: QADataset, dev: QADataset,
                                     threshold=settings.threshold, max_span=settings.max_span)
         return {"dev_em": result.scores["em"], "dev_f1": result.scores["f1"]}
 
-    callbacks = [_ema_callback(),
-                 make_checkpoint(run, monitor="dev_f1", mode="max", extra_logs=dev_scores)]
+    fit_callbacks = [_ema_callback(),
+                     make_checkpoint(run, monitor="dev_f1", mode="max", extra_logs=dev_scores),
+                     *callbacks]
     if initial_epoch < settings.epochs:
         model.fit(batches, epochs=settings.epochs, initial_epoch=initial_epoch,
-                  callbacks=callbacks, verbose=verbose)
+                  callbacks=fit_callbacks, verbose=verbose)
     best, _ = load_reader(run.path, batch_size=settings.batch_size)
     cmrc, _ = evaluate_reader(best, dev, metric="cmrc", threshold=settings.threshold,
                               max_span=settings.max_span)

@@ -104,12 +104,17 @@ def build_title_model(vocabulary_size: int, *, directions: tuple[str, ...] = DIR
     encoded = x
     x_max = kl.MaskedGlobalMaxPooling1D(name="encoder_pool")(encoded)
 
+    stacks = {d: [kl.ConditionalLayerNormalization(name=f"{d}_norm_0"),
+                  keras.layers.LSTM(decoder_units, return_sequences=True, name=f"{d}_lstm_1"),
+                  kl.ConditionalLayerNormalization(name=f"{d}_norm_1"),
+                  keras.layers.LSTM(decoder_units, return_sequences=True, name=f"{d}_lstm_2"),
+                  kl.ConditionalLayerNormalization(name=f"{d}_norm_2")] for d in directions}
+
     def decoder_states(d: str, ids: Any) -> Any:
         h = embedding(ids)
-        h = kl.ConditionalLayerNormalization(name=f"{d}_norm_0")([h, x_max])
-        for i in (1, 2):
-            h = keras.layers.LSTM(decoder_units, return_sequences=True, name=f"{d}_lstm_{i}")(h)
-            h = kl.ConditionalLayerNormalization(name=f"{d}_norm_{i}")([h, x_max])
+        for layer in stacks[d]:
+            h = layer([h, x_max]) if isinstance(layer, kl.ConditionalLayerNormalization) \
+                else layer(h)
         return h
 
     states = {d: decoder_states(d, inputs[f"{d}_input"]) for d in directions}
