@@ -91,6 +91,7 @@ def train(
     epochs: Annotated[int | None, typer.Option(help="Epochs (default: 4).")] = None,
     steps: Annotated[int | None, typer.Option(help="Steps per epoch (default 200).")] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    learning_rate: Annotated[float, typer.Option(help="Adam learning rate.")] = 1e-3,
     threshold: Annotated[float, typer.Option(help="Alias pruning threshold.")] = 5.0,
     min_count: Annotated[int, typer.Option(help="Candidate restriction: training links "
                                            "an entity needs (0: none).")] = 2,
@@ -107,7 +108,8 @@ def train(
 
         knowledge, splits, summaries = resolve_data(data, kb, strict=strict)
         _print_summaries(summaries)
-        settings = TrainSettings(seed=seed, threshold=threshold, min_count=min_count)
+        settings = TrainSettings(seed=seed, threshold=threshold, min_count=min_count,
+                                 learning_rate=learning_rate)
         if epochs is not None:
             settings.epochs = epochs
         if steps is not None:

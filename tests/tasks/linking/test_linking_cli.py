@@ -110,7 +110,8 @@ def test_end_to_end_make_set_train_predict_score(tmp_path):
     assert runner.invoke(app, ["link", "make-set", "--out", str(data)]).exit_code == 0
     run = tmp_path / "run"
     result = runner.invoke(app, ["link", "train", "--data", str(data), "--out", str(run),
-                                 "--epochs", "2", "--steps", "40", "--train-texts", "12000",
+                                 "--epochs", "2", "--steps", "80", "--train-texts", "12000",
+                                 "--learning-rate", "0.003",
                                  "--threshold", "1e9", "--min-count", "0"])
     assert result.exit_code == 0, result.output
     test, _ = read_texts(data / "test.json")

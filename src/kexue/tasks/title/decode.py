@@ -380,7 +380,7 @@ class TitleDecoder:
         attended = layers["encoder_attention"].call_cached(state, encoder)
         h = ops.concatenate([state, *parts, attended], axis=-1)[:, 0]
         h = layers["leaky_relu"](layers["hidden"](h))
-        logits = (self.classifier(h) + prior) / 2.0
+        logits = (self.classifier(h) + ops.convert_to_tensor(prior)) / 2.0
         return ops.log_softmax(logits, axis=-1)
 
     # --- step functions (pure keras.ops; compiled through a Keras model) ---------------
