@@ -132,7 +132,13 @@ def write_report(cells: dict) -> None:
              f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores (shared with other "
              f"jobs), Python {platform.python_version()}, Keras {keras.__version__}, "
              f"backend {keras.backend.backend()}.", "",
-             "Command: `flock /tmp/kexue-heavy.lock .venv/bin/python benchmarks/qa.py`", ""]
+             "Commands (cells run in two sessions, then the report rebuilt):",
+             "`flock /tmp/kexue-heavy.lock .venv/bin/python benchmarks/qa.py --cells "
+             "lexical,mixed-s0`, then `... --cells speed,char-s0`, then "
+             "`.venv/bin/python benchmarks/qa.py --report-only`. Every trained row uses the "
+             "default `TrainSettings` (width 64, batch 64, 6 epochs, Adam 1e-3, EMA 0.99) on "
+             "the cloze train split, best epoch by dev CMRC F1 on 300 dev questions, scored "
+             "on the whole test split (759 questions).", ""]
     stats = {s: cloze_statistics(load_cloze(s)).as_dict() for s in ("train", "dev", "test")}
     lines += ["## Cloze set", "", "| statistic | train | dev | test |", "|---|---|---|---|"]
     for key in stats["train"]:
@@ -164,6 +170,15 @@ def write_report(cells: dict) -> None:
               "then cached), the per-epoch dev scoring of 300 dev questions, and the final "
               "scoring of the whole dev split; the mixed model also holds a frozen "
               "word-vector table (not counted as trainable)."]
+    curves = {k: cells[k]["dev_f1_per_epoch"] for k in ("mixed-s0", "char-s0")
+              if k in cells and cells[k].get("dev_f1_per_epoch")}
+    if curves:
+        width = max(len(v) for v in curves.values())
+        lines += ["", "Dev CMRC F1 (300 dev questions, EMA weights) after each epoch:", "",
+                  "| model | " + " | ".join(str(i + 1) for i in range(width)) + " |",
+                  "|---|" + "---|" * width]
+        for key, values in curves.items():
+            lines.append(f"| {names[key]} | " + " | ".join(f"{v:.1f}" for v in values) + " |")
     speed = cells.get("speed")
     if speed:
         lines += ["", "## Answering speed (mixed run, batch decode)", "",
