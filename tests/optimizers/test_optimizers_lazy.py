@@ -134,15 +134,20 @@ def test_lazy_adam_matches_numpy_reference(mode, how):
     start = to_numpy(embeddings)
     if how == "LazyAdam":  # masks fused into Adam's update
         optimizer = LazyAdam(LR, mode=mode)
-    elif how == "Lazy(Adam)":  # a plain Adam is routed to the same fused update
+    elif how == "Lazy(Adam)":  # a plain Adam is the template of the same fused update
         adam = keras.optimizers.Adam(LR)
         optimizer = Lazy(adam, mode=mode)
-        assert optimizer.inner_optimizer is adam
-        assert isinstance(adam, keras.optimizers.Adam)
+        # The wrapper runs its own copy built from the config; `adam` itself stays unused.
+        assert optimizer.inner_optimizer is not adam
+        assert isinstance(optimizer.inner_optimizer, keras.optimizers.Adam)
+        assert optimizer.inner_optimizer.get_config() == adam.get_config()
     else:  # the generic wrapper: snapshot, inner step, restore absent rows
-        optimizer = Lazy(SubclassedAdam(LR), mode=mode)
-    # On torch a subclass is Keras' generic Adam, not the `_foreach` one: compare like with like.
-    plain = SubclassedAdam(LR) if how == "Lazy(generic)" else keras.optimizers.Adam(LR)
+        adam = SubclassedAdam(LR)
+        optimizer = Lazy(adam, mode=mode)
+        assert optimizer.inner_optimizer is adam  # wrapped and delegated to as given
+    # The fused copy is an Adam subclass too, so on torch every route runs Keras' generic
+    # Adam `update_step`, not the `_foreach` one: compare like with like.
+    plain = SubclassedAdam(LR)
     kernel_plain = train_beside_plain(optimizer, plain, steps_data, embeddings, kernel)
     reference = numpy_tfa_lazy_adam if mode == "sparse" else numpy_step_mask_adam
     want_var, want_m, want_v = reference(start, steps_data)
@@ -241,8 +246,13 @@ def test_lazy_sgd_matches_numpy_reference(mode, momentum, nesterov, route):
     cls = keras.optimizers.SGD if route == "fused" else SubclassedSGD
     sgd = cls(LR, momentum=momentum, nesterov=nesterov)
     optimizer = Lazy(sgd, mode=mode)
-    assert optimizer.inner_optimizer is sgd and isinstance(sgd, keras.optimizers.SGD)
-    plain = cls(LR, momentum=momentum, nesterov=nesterov)
+    inner = optimizer.inner_optimizer
+    assert isinstance(inner, keras.optimizers.SGD)
+    # Fused: a copy built from the config (the template stays unused); generic: as given.
+    assert (inner is sgd) == (route == "generic")
+    # Both routes run Keras' generic SGD `update_step` for the other variables (on torch
+    # not the `_foreach` one, which rounds differently): compare like with like.
+    plain = SubclassedSGD(LR, momentum=momentum, nesterov=nesterov)
     kernel_plain = train_beside_plain(optimizer, plain, steps_data, embeddings, kernel)
     want_var, want_m = numpy_lazy_sgd(start, steps_data, momentum, nesterov, mode)
     np.testing.assert_allclose(to_numpy(embeddings), want_var, rtol=1e-5, atol=1e-6)
@@ -262,7 +272,9 @@ def test_lazy_sgd_bit_equal_to_keras_sgd_where_it_should_be(mode):
     start = to_numpy(embeddings)
     twin = keras.Variable(start, name="embeddings")
     optimizer = Lazy(keras.optimizers.SGD(LR, momentum=MOMENTUM, nesterov=True), mode=mode)
-    plain = keras.optimizers.SGD(LR, momentum=MOMENTUM, nesterov=True)
+    # Keras' generic SGD rule (on torch a subclass avoids the `_foreach` kernel, which adds
+    # −lr·g and momentum·m to θ one after the other and so differs by 1 ulp).
+    plain = SubclassedSGD(LR, momentum=MOMENTUM, nesterov=True)
     for t, (indices, _, g_embeddings, g_dense) in enumerate(batches(3, seed=7)):
         step(
             optimizer,
@@ -273,16 +285,7 @@ def test_lazy_sgd_bit_equal_to_keras_sgd_where_it_should_be(mode):
         if t == 0:
             present = np.unique(indices)
             absent = np.setdiff1d(np.arange(ROWS), present)
-            if BACKEND == "torch" and mode == "sparse":
-                # Keras' torch SGD is a `_foreach` kernel that adds −lr·g and momentum·m to
-                # θ one after the other; the row-wise rule adds their difference: 1 ulp.
-                np.testing.assert_array_max_ulp(
-                    to_numpy(embeddings)[present], to_numpy(twin)[present], maxulp=1
-                )
-            else:
-                np.testing.assert_array_equal(
-                    to_numpy(embeddings)[present], to_numpy(twin)[present]
-                )
+            np.testing.assert_array_equal(to_numpy(embeddings)[present], to_numpy(twin)[present])
             np.testing.assert_array_equal(to_numpy(embeddings)[absent], start[absent])
         if mode == "step":
             inner = optimizer.inner_optimizer
@@ -290,6 +293,44 @@ def test_lazy_sgd_bit_equal_to_keras_sgd_where_it_should_be(mode):
                 to_numpy(inner.momentums[inner._get_variable_index(embeddings)]),
                 to_numpy(plain.momentums[0]),
             )
+
+
+@pytest.mark.parametrize(
+    "make,fused",
+    [
+        (lambda: keras.optimizers.Adam(LR, beta_2=0.99), True),
+        (lambda: keras.optimizers.SGD(LR, momentum=MOMENTUM, nesterov=True), True),
+        (lambda: keras.optimizers.Adam(LR, amsgrad=True), False),
+    ],
+    ids=["Adam", "SGD", "Adam-amsgrad"],
+)
+@pytest.mark.parametrize("mode", ["sparse", "step"])
+def test_callers_optimizer_is_not_mutated(make, fused, mode):
+    """`Lazy(opt)` and training through it leave `opt` as it was: same class, same
+    attributes (the same objects), same config, never built, no step counted."""
+    optimizer = make()
+    cls, attributes, config = type(optimizer), dict(vars(optimizer)), optimizer.get_config()
+    lazy = Lazy(optimizer, mode=mode)
+    assert (lazy.inner_optimizer is not optimizer) == fused
+    embeddings, kernel = make_variables(8)
+    for _, _, g_embeddings, g_dense in batches(3, seed=8):
+        step(
+            lazy,
+            [ops.convert_to_tensor(g_embeddings), ops.convert_to_tensor(g_dense)],
+            [embeddings, kernel],
+        )
+    if lazy.inner_optimizer is optimizer:  # the generic path wraps it, as LossScaleOptimizer
+        assert type(optimizer) is cls and isinstance(optimizer, keras.optimizers.Adam)
+        assert not isinstance(optimizer, Lazy) and optimizer.built  # built by delegation
+        assert int(to_numpy(optimizer.iterations)) == 3
+        return
+    assert type(optimizer) is cls
+    assert vars(optimizer).keys() == attributes.keys()
+    for key, value in attributes.items():
+        assert vars(optimizer)[key] is value, key
+    assert optimizer.get_config() == config and not optimizer.built
+    assert int(to_numpy(optimizer.iterations)) == 0
+    assert int(to_numpy(lazy.iterations)) == 3
 
 
 @pytest.mark.parametrize(

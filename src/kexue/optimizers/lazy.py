@@ -43,14 +43,19 @@ class Lazy(WrapperMixin, keras.optimizers.Optimizer):
 
     Variables that are not lazy update exactly as the inner optimizer would update them.
 
-    How: a plain ``keras.optimizers.Adam`` (exactly that class, without AMSGrad or weight
-    decay) gets :class:`LazyAdam`'s row-wise update, fused into Adam's own step, and a
-    plain ``keras.optimizers.SGD`` (with or without momentum or Nesterov, without weight
-    decay) a row-wise SGD step the same way (the instance becomes a subclass that can mask
-    rows; ``get_config`` still names ``Adam`` / ``SGD``). Any other optimizer runs its
-    ordinary step after the lazy variables and their row-wise state are snapshotted, and
-    absent rows are restored from the snapshots, which costs about three extra passes over
-    each lazy variable and state per step (see docs/optimizers.md for the measured cost).
+    How: the wrapper delegates to an inner optimizer, as ``keras.optimizers.LossScaleOptimizer``
+    does, and never changes the object it is given. A plain ``keras.optimizers.Adam``
+    (Keras' own class, without AMSGrad or weight decay) or ``keras.optimizers.SGD`` (with or
+    without momentum or Nesterov, without weight decay) serves as a template: the wrapper's
+    inner optimizer is a fresh, private row-wise Adam / SGD built from
+    ``optimizer.get_config()``, whose own ``update_step`` applies the lazy rule (no
+    snapshots); ``get_config`` still names ``Adam`` / ``SGD``. Read its state and set its
+    learning rate through the wrapper (``lazy.learning_rate``, ``lazy.iterations``,
+    ``lazy.inner_optimizer``), not through the template. Any other optimizer is the inner
+    optimizer itself: it runs its ordinary step after the lazy variables and their row-wise
+    state are snapshotted, and absent rows are restored from the snapshots (about three
+    extra passes over each lazy variable and state per step; docs/optimizers.md states the
+    measured cost).
 
     Args:
         optimizer: The inner optimizer, an unbuilt ``keras.optimizers.Optimizer`` instance
@@ -99,15 +104,13 @@ class Lazy(WrapperMixin, keras.optimizers.Optimizer):
                 "Wrap the Lazy optimizer's batches differently or drop accumulation."
             )
         patterns = _check_patterns(variables, type(self).__name__)
-        if type(optimizer) in _FUSED:
-            # A plain Adam or SGD gets a fused row-wise update (no snapshots): the
-            # instance's class becomes the subclass that can mask rows, which without masks
-            # is exactly the same optimizer, so the caller's object, its config and its
-            # variables stay.
-            optimizer.__class__ = _FUSED[type(optimizer)]
-            optimizer.set_row_masks({}, mode)
+        # A plain Adam or SGD is a template for a fused row-wise copy (the caller's object
+        # is left as it is); any other optimizer is wrapped as given.
+        fused = _fused_copy(optimizer)
+        if fused is not None:
+            fused.set_row_masks({}, mode)
         super().__init__(learning_rate=0.0, name=name)
-        self.inner_optimizer = optimizer
+        self.inner_optimizer = optimizer if fused is None else fused
         self.mode = mode
         self.lazy_variables = (
             variables if isinstance(variables, str) or variables is None else (list(variables))
@@ -165,9 +168,7 @@ class Lazy(WrapperMixin, keras.optimizers.Optimizer):
 
     def _before_inner(self, grads: list[Any], positions: list[int]) -> Any:
         inner = self.inner_optimizer
-        # Weight decay moves every row before the step, so with it (and with AMSGrad)
-        # absent rows are restored from snapshots as for any other optimizer.
-        fused = isinstance(inner, _RowMasked) and inner.fusable()
+        fused = isinstance(inner, _RowMasked)
         # Keras' gradient preprocessing that reads IndexedSlices as they come (clipping,
         # loss-scale division) would see duplicate slices unsummed: densify first then.
         keep_slices = fused and not any(
@@ -212,7 +213,7 @@ class Lazy(WrapperMixin, keras.optimizers.Optimizer):
 
     def get_config(self) -> dict[str, Any]:
         inner = self.inner_optimizer
-        if type(inner) in _FUSED.values():  # a plain Adam / SGD given to Lazy: saved as such
+        if isinstance(inner, _RowMasked):  # the fused copy of a plain Adam / SGD: saved as such
             inner = inner._plain_class.from_config(inner.get_config())
         return {
             "name": self.name,
@@ -241,10 +242,10 @@ class LazyAdam(Lazy):
     and only θ's step is masked (Su Jianlin's variant). Other variables follow plain Adam.
     The lazy rule is part of Adam's own update: on TensorFlow only the rows of the
     ``IndexedSlices`` gradient are gathered, updated and scattered back; on PyTorch
-    "sparse" mode finds the present rows with ``nonzero`` and updates them the same way
-    (other variables keep Keras' ``torch._foreach`` Adam), and "step" mode runs the
-    ``_foreach`` Adam on every row and puts absent rows of the table back from a copy;
-    under JAX one masked element-wise update. With
+    "sparse" mode finds the present rows with ``nonzero`` and updates them the same way;
+    otherwise (JAX, PyTorch "step" mode) one masked element-wise update. Other variables
+    take Keras' own Adam ``update_step``. The inner optimizer is a private Adam subclass
+    built from ``keras.optimizers.Adam(...)``'s config (see :class:`Lazy`). With
     ``weight_decay`` or ``amsgrad`` the generic snapshot-and-restore path of :class:`Lazy`
     is used instead, so that decay does not move absent rows either.
 
@@ -279,7 +280,7 @@ class LazyAdam(Lazy):
         name: str | None = None,
         **kwargs: Any,
     ) -> None:
-        adam = _RowMaskedAdam(
+        adam = keras.optimizers.Adam(
             learning_rate=learning_rate,
             beta_1=beta_1,
             beta_2=beta_2,
@@ -304,17 +305,6 @@ class LazyAdam(Lazy):
         return cls(**config)
 
 
-def _backend_class(cls: type) -> type:
-    """The class ``cls(...)`` instantiates: on PyTorch Keras' ``torch._foreach`` subclass."""
-    return type(cls.__new__(cls)) if keras.backend.backend() == "torch" else cls
-
-
-# Subclassing the backend's own class keeps every non-lazy variable on exactly the inner
-# optimizer's code path.
-_BACKEND_ADAM: type = _backend_class(keras.optimizers.Adam)
-_BACKEND_SGD: type = _backend_class(keras.optimizers.SGD)
-
-
 class _RowMasked:
     """Mixin: an optimizer whose update of a variable can be restricted to present rows.
 
@@ -325,14 +315,15 @@ class _RowMasked:
     - a ``tf.IndexedSlices`` gradient (TensorFlow; duplicates already summed by
       ``_summed_slices``): only the present rows are gathered, updated and scattered back
       ("step" mode: the state decays densely, as with a zero gradient, first);
-    - a dense gradient on PyTorch (eager): "sparse" mode finds the present rows with
-      ``nonzero`` and updates them the same way, gather and scatter; "step" mode runs
-      Keras' in-place ``_foreach`` step on every row and puts the absent rows of the
-      parameter back from a copy;
-    - a dense gradient under JAX / XLA (static shapes): one masked element-wise update.
+    - a dense gradient on PyTorch (eager) in "sparse" mode: the present rows are found with
+      ``nonzero`` and updated the same way, gather and scatter;
+    - any other dense gradient (JAX / XLA with static shapes, PyTorch "step" mode): one
+      masked element-wise update.
 
-    Without masks it is exactly the optimizer it extends (on PyTorch the ``_foreach`` one).
-    A subclass defines ``fusable()`` and ``_masked_update(gradient, variable, lr, present)``.
+    Without masks it is exactly the public optimizer it extends (Keras' generic
+    ``update_step``, the one Keras runs for any subclass of Adam / SGD). Only ``Lazy``
+    creates instances, from the config of a plain optimizer (``_fused_copy``). A subclass
+    defines ``fusable(config)`` and ``_masked_update(gradient, variable, lr, present)``.
     """
 
     _default_name = "row_masked"
@@ -352,34 +343,6 @@ class _RowMasked:
         # Plain attributes: step-local tensors, not optimizer state.
         object.__setattr__(self, "_row_masks", masks)
         object.__setattr__(self, "_row_mask_mode", mode)
-
-    def _backend_update_step(self, grads: Any, trainable_variables: Any, learning_rate: Any):
-        if not self._row_masks or keras.backend.backend() != "torch":
-            return super()._backend_update_step(grads, trainable_variables, learning_rate)
-        if self._row_mask_mode == "step":
-            # "step" mode on PyTorch: the state updates on every row exactly as the inner
-            # optimizer's, so Keras' in-place foreach update runs on every variable and the
-            # absent rows of the lazy ones are put back from a copy taken before it (one
-            # copy and one select per lazy table, against a dense state update in
-            # allocating keras.ops).
-            held = [
-                (variable, self._row_masks[index], snapshot(variable))
-                for variable in trainable_variables
-                if (index := self._get_variable_index(variable)) in self._row_masks
-            ]
-            super()._backend_update_step(grads, trainable_variables, learning_rate)
-            for variable, present, old in held:  # masks are dense here (no IndexedSlices)
-                variable.assign(_keep_present_rows(present, value(variable), old))
-            return None
-        # PyTorch: the foreach update for the other variables, the masked one for the lazy.
-        pairs = list(zip(grads, trainable_variables, strict=True))
-        lazy = [(g, v) for g, v in pairs if self._get_variable_index(v) in self._row_masks]
-        rest = [(g, v) for g, v in pairs if self._get_variable_index(v) not in self._row_masks]
-        if rest:
-            super()._backend_update_step([g for g, _ in rest], [v for _, v in rest], learning_rate)
-        for grad, variable in lazy:
-            self.update_step(grad, variable, learning_rate)
-        return None
 
     def update_step(self, gradient: Any, variable: Any, learning_rate: Any) -> None:
         index = self._get_variable_index(variable)
@@ -406,16 +369,17 @@ class _RowMasked:
             )
 
 
-class _RowMaskedAdam(_RowMasked, _BACKEND_ADAM):
+class _RowMaskedAdam(_RowMasked, keras.optimizers.Adam):
     """Adam whose update of a variable can be restricted to the rows present in the batch."""
 
     _default_name = "row_masked_adam"
     _plain_class = keras.optimizers.Adam
 
-    def fusable(self) -> bool:
+    @staticmethod
+    def fusable(config: dict[str, Any]) -> bool:
         # Weight decay moves every row before Adam's step, AMSGrad keeps a running max:
         # both are left to the snapshot path.
-        return not self.amsgrad and not self.weight_decay
+        return not config.get("amsgrad") and not config.get("weight_decay")
 
     def _masked_update(self, gradient: Any, variable: Any, learning_rate: Any, present: Any):
         index = self._get_variable_index(variable)
@@ -429,7 +393,7 @@ class _RowMaskedAdam(_RowMasked, _BACKEND_ADAM):
         if is_indexed_slices(gradient):
             self._update_rows(gradient.indices, gradient.values, m, v, variable, alpha, gradient)
             return
-        if keras.backend.backend() == "torch":  # "sparse" ("step" runs the foreach step)
+        if keras.backend.backend() == "torch" and self._row_mask_mode == "sparse":
             rows = ops.nonzero(ops.reshape(present, (-1,)))[0]
             self._update_rows(rows, ops.take(gradient, rows, axis=0), m, v, variable, alpha)
             return
@@ -445,7 +409,7 @@ class _RowMaskedAdam(_RowMasked, _BACKEND_ADAM):
         self.assign(v, new_v)
         # The step reads the *assigned* moments (equal on present rows, where it counts):
         # reading the old m and v too would make XLA copy both buffers before updating
-        # them in place (about 2x the step time of plain Adam).
+        # them in place.
         step = ops.divide(ops.multiply(new_m, alpha), ops.add(ops.sqrt(new_v), self.epsilon))
         self.assign(
             variable, ops.where(present, ops.subtract(value(variable), step), value(variable))
@@ -489,7 +453,7 @@ class _RowMaskedAdam(_RowMasked, _BACKEND_ADAM):
         self._assign_rows(variable, rows, ops.subtract(old[2], step), slices)
 
 
-class _RowMaskedSGD(_RowMasked, _BACKEND_SGD):
+class _RowMaskedSGD(_RowMasked, keras.optimizers.SGD):
     """SGD (plain, momentum, Nesterov) whose update can be restricted to present rows.
 
     Keras' arithmetic: ``m ← momentum·m − lr·g``; ``θ ← θ + m`` (Nesterov:
@@ -500,8 +464,9 @@ class _RowMaskedSGD(_RowMasked, _BACKEND_SGD):
     _default_name = "row_masked_sgd"
     _plain_class = keras.optimizers.SGD
 
-    def fusable(self) -> bool:
-        return not self.weight_decay
+    @staticmethod
+    def fusable(config: dict[str, Any]) -> bool:
+        return not config.get("weight_decay")
 
     def _masked_update(self, gradient: Any, variable: Any, learning_rate: Any, present: Any):
         lr = ops.cast(learning_rate, variable.dtype)
@@ -510,7 +475,7 @@ class _RowMaskedSGD(_RowMasked, _BACKEND_SGD):
         slices = gradient if is_indexed_slices(gradient) else None
         if slices is not None:
             rows, grad_rows = slices.indices, slices.values
-        elif keras.backend.backend() == "torch":
+        elif keras.backend.backend() == "torch" and self._row_mask_mode == "sparse":
             rows = ops.nonzero(ops.reshape(present, (-1,)))[0]
             grad_rows = ops.take(gradient, rows, axis=0)
         else:
@@ -534,7 +499,7 @@ class _RowMaskedSGD(_RowMasked, _BACKEND_SGD):
             if self._row_mask_mode == "step":
                 # Every row's momentum moves (momentum·m: absent rows have zero gradient),
                 # then the present rows take theirs. Only TensorFlow slices come here;
-                # PyTorch's "step" mode runs the foreach step instead.
+                # PyTorch's "step" mode takes the masked element-wise update above.
                 self.assign(m, ops.multiply(value(m), momentum))
             old_m = ops.take(value(m), rows, axis=0)
             if self._row_mask_mode == "step":
@@ -556,8 +521,36 @@ class _RowMaskedSGD(_RowMasked, _BACKEND_SGD):
         return new_m, ops.add(var, step)
 
 
-# Plain optimizers (exactly these classes) that ``Lazy`` moves to their row-masked subclass.
-_FUSED: dict[type, type] = {_BACKEND_ADAM: _RowMaskedAdam, _BACKEND_SGD: _RowMaskedSGD}
+_FUSED: tuple[type, ...] = (_RowMaskedAdam, _RowMaskedSGD)
+
+
+def _fused_copy(optimizer: Any) -> Any:
+    """A row-masked copy of a plain Keras Adam / SGD built from its config, else None.
+
+    "Plain" means Keras' own class (the public one, or the per-backend class Keras
+    instantiates for it), not a user's subclass, whose update rule may differ. The copy is
+    used only if its config equals the template's (a learning rate that does not survive
+    ``get_config`` sends the optimizer to the generic path instead). The template itself is
+    neither changed nor used afterwards.
+    """
+    cls = type(optimizer)
+    for fused in _FUSED:
+        public = fused._plain_class
+        if not (
+            isinstance(optimizer, public)
+            and cls.__name__ == public.__name__
+            and cls.__module__.split(".")[0] == "keras"
+        ):
+            continue
+        try:
+            config = optimizer.get_config()
+            if not fused.fusable(config):
+                return None
+            copy = fused.from_config(dict(config))
+        except (TypeError, ValueError, OSError):  # e.g. a lambda learning rate
+            return None
+        return copy if copy.get_config() == config else None
+    return None
 
 
 def _summed_slices(gradient: Any) -> Any:
@@ -584,8 +577,7 @@ def _keep_present_rows(present: Any, new: Any, old: Any) -> Any:
 
     On PyTorch (eager, dynamic shapes) the present rows of ``new`` are scattered into
     ``old`` instead, which moves less memory than a broadcast ``where`` over the whole
-    table (with the assignment: 4.0 vs 4.9 ms for 50k x 128 float32, see
-    benchmarks/torch_rows.py).
+    table (benchmarks/torch_rows.py measures both).
     """
     if keras.backend.backend() != "torch":
         return ops.where(present, new, old)
@@ -608,8 +600,8 @@ def _present_rows(gradient: Any, variable: Any) -> Any:
         # included), as any(g != 0), without a boolean temporary of the gradient's size.
         axes = tuple(range(1, len(variable.shape)))
         if len(variable.shape) > 1 and keras.backend.backend() == "torch":
-            # PyTorch's any() over floats is about twice as slow as a max and a min (which
-            # propagate NaN; 3.6 vs 1.7 ms on 50k x 128): present when either is non-zero.
+            # PyTorch's any() over floats is slower than a max and a min (which propagate
+            # NaN; benchmarks/torch_rows.py): present when either is non-zero.
             zero = ops.zeros((), dtype=gradient.dtype)
             present = ops.logical_or(
                 ops.not_equal(ops.max(gradient, axis=axes), zero),
