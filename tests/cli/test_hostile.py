@@ -68,7 +68,8 @@ REGISTRY: list[Entry] = [
     Entry(("link", "predict"), lambda f: {"run": str(f.missing), "text": "北京"},
           outputs={"output": ".json"}, invalid_base=("run",), examples=6),
     Entry(("link", "evaluate"), lambda f: {"run": str(f.missing), "data": str(f.ccks)},
-          invalid_base=("run",), examples=6),
+          invalid_base=("run",), examples=6,
+          known_defect="--run '' is taken for '.', and the message does not name --run"),
     Entry(("link", "score"), lambda f: {"predictions": str(f.ccks), "gold": str(f.ccks)},
           examples=8,
           known_defect="a corrupt .gz gives 'Not a gzipped file' without naming the file"),
@@ -97,7 +98,9 @@ REGISTRY: list[Entry] = [
     Entry(("qa", "evaluate"), lambda f: {"run": str(f.missing), "data": str(f.ccks)},
           outputs={"predictions": ".json"}, invalid_base=("run", "data"), examples=6),
     Entry(("qa", "score"), lambda f: {"predictions": str(f.ccks), "gold": str(f.ccks)},
-          outputs={"lines": ".tsv"}, invalid_base=("predictions", "gold"), examples=6),
+          outputs={"lines": ".tsv"}, invalid_base=("predictions", "gold"), examples=6,
+          known_defect="a file that is not UTF-8 gives 'utf-8 codec can't decode' without "
+                       "naming the file"),
 ]
 
 SLOW_FACTOR = 3

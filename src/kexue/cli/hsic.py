@@ -90,6 +90,7 @@ def hsic(
     if features is not None and test in ("gamma", "permutation"):
         raise fail(f"--features applies to --test rff, nystrom and block, not to --test {test}")
     permutations = 1000 if permutations is None else permutations
+    default_features = features is None
     features = 100 if features is None else features
     kernel_y = kernel if kernel_y is None else kernel_y
     with user_errors(_FLAGS):
@@ -124,6 +125,10 @@ def hsic(
                             "block": large_scale.block_hsic}[test]
                 if test == "rff" and features % 2:
                     features += 1
+                if default_features and test == "nystrom":
+                    features = min(features, len(xs))  # the default adapts to small files
+                if default_features and test == "block":
+                    features = max(6, min(features, len(xs) // 2))
                 result = function(xs, ys, features, kernel_x=kx, kernel_y=ky,
                                   bandwidth_x=bandwidth_x, bandwidth_y=bandwidth_y,
                                   rng=0 if seed is None else seed)

@@ -74,7 +74,8 @@ def check_encoding_errors(encoding_errors: str) -> str:
 
 def check_max_line_chars(max_line_chars: int) -> int:
     """Validate a ``max_line_chars`` value and return it."""
-    return check_int(max_line_chars, "max_line_chars", minimum=16)
+    # Reads take a C ssize_t: larger values cannot be honoured (and no line is that long).
+    return check_int(max_line_chars, "max_line_chars", minimum=16, maximum=2**62)
 
 
 def split_overlong(text: str, max_line_chars: int, stats: ReadStats | None = None) -> list[str]:

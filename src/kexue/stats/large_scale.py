@@ -224,7 +224,7 @@ def nystrom_hsic(x: object, y: object, n_landmarks: int = 100, *,
     check_not_constant(("x", xs), ("y", ys))
     m = _check_count(n_landmarks, "n_landmarks", 1)
     if m > len(xs):
-        raise ValueError(f"n_landmarks must be at most n = {len(xs)}, got {m}")
+        raise ValueError(f"`n_landmarks` must be at most n = {len(xs)}; received {m}")
     check_feature_memory(len(xs), m, "n_landmarks")
     generator, seed = generator_and_seed(rng)
     landmarks = np.sort(generator.choice(len(xs), m, replace=False))
