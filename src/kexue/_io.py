@@ -271,7 +271,7 @@ def load_table(path: str | os.PathLike, format: str | None = None) -> Table:
     """
     file = Path(path)
     if not file.exists():
-        raise FileNotFoundError(f"{file}: no such file")
+        raise FileNotFoundError(f"{str(path)!r}: no such file")
     if file.is_dir():
         raise ValueError(f"{file}: is a directory, expected a data file")
     kind = format or FORMATS.get(file.suffix.lower())

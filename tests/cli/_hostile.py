@@ -361,7 +361,9 @@ def check_run(result, entry: Entry, params: list[Param], values: dict, mutated: 
             for item in value if isinstance(value, list) else [value]:
                 if item == "-":
                     names.update({"'-'", "-:", "standard input", "standard output"})
-                elif isinstance(item, str) and len(item) >= 3 and not _is_number(item):
+                elif isinstance(item, str) and (len(item) < 3 or _is_number(item)):
+                    names.add(repr(item))  # a short value counts when quoted
+                elif isinstance(item, str):
                     names.update({item, visible(item), Path(item).name, visible(Path(item).name),
                                   repr(item)[1:-1], repr(Path(item).name)[1:-1]})
         assert any(_flat(n) in message for n in names if _flat(n)), \

@@ -100,7 +100,7 @@ def test_rff_and_nystrom_handle_a_million_rows_quickly():
 @pytest.mark.parametrize("call, message", [
     (lambda x: rff_hsic(x, x, 7), "n_features must be even"),
     (lambda x: rff_hsic(x, x, 10, kernel_x="linear"), "shift-invariant kernel"),
-    (lambda x: nystrom_hsic(x, x, 500), "n_landmarks must be at most n = 100"),
+    (lambda x: nystrom_hsic(x, x, 500), "`n_landmarks` must be at most n = 100"),
     (lambda x: nystrom_hsic(x, x, 0), "`n_landmarks` must be an integer >= 1"),
     (lambda x: block_hsic(x, x, 60), r"needs at least 120 samples, got n = 100"),
     (lambda x: block_hsic(x, np.ones(100), 10), "`y` is constant"),

@@ -323,6 +323,8 @@ def resolve_source(spec: str | os.PathLike, *, field: str = "text") -> list[Sour
     """
     if str(spec) == "-":
         return [StdinSource()]
+    if not str(spec).strip():
+        raise ValueError(f"source {str(spec)!r} is empty: name a file, a folder or a corpus")
     path = Path(spec)
     if path.is_dir():
         found = _walk(path)
