@@ -17,8 +17,9 @@ from kexue.cli import demo, ellipse, hsic, wordfreq
 
 app = typer.Typer(
     name="kexue",
-    help="Su Jianlin's 2019 Scientific Spaces techniques as tools: word counting, HSIC, "
-    "the two-ellipse solid, and (from Python) Keras 3 layers and optimizers.",
+    help="Su Jianlin's 2019 Scientific Spaces techniques as tools: word counting, title "
+    "generation, reading-comprehension QA, entity linking, HSIC, the two-ellipse solid, and "
+    "(from Python) Keras 3 layers and optimizers.",
     no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_enable=False,
