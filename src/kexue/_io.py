@@ -59,6 +59,34 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None 
         raise
 
 
+def read_text(path: str | os.PathLike, encoding: str = "utf-8") -> str:
+    """The text of ``path``, with universal newlines, as ``Path.read_text`` gives it; bytes
+    that are not valid in ``encoding`` raise a ValueError naming the file and the line.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "a.txt"
+        >>> _ = p.write_bytes(b"ok\\r\\nfine\\n")
+        >>> read_text(p)
+        'ok\\nfine\\n'
+        >>> p.write_bytes(b"ok\\nbad \\xff\\n") and read_text(p)
+        Traceback (most recent call last):
+        ...
+        ValueError: .../a.txt, line 2: not utf-8 text (invalid start byte 0xff at byte 7)
+    """
+    import io
+
+    data = Path(path).read_bytes()
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        bad = data[exc.start:exc.start + 1].hex()
+        raise ValueError(f"{path}, line {line}: not {encoding.removesuffix('-sig')} text "
+                         f"({exc.reason} 0x{bad} at byte {exc.start})") from None
+    return io.StringIO(text, newline=None).getvalue()
+
+
 # --- reading numeric tables -------------------------------------------------------------
 
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".txt": "tsv", ".npy": "npy",

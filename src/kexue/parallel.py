@@ -221,6 +221,11 @@ def _broken_message(known_processes: dict, task: _Task, last_in_flight: int) -> 
     details = []
     for pid, process in sorted(known_processes.items()):
         code = process.exitcode
+        if code is None:
+            # The pool noticed the death through the process sentinel; on a loaded machine
+            # the dead process may not have been reaped yet, so give it a moment.
+            process.join(timeout=1.0)
+            code = process.exitcode
         if code is None or code == 0:
             continue
         if code < 0:

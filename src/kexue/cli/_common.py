@@ -171,6 +171,25 @@ def _message(exc: BaseException) -> str:
     return text
 
 
+def directory_path(value: str | Path) -> Path:
+    """Typer ``parser=`` for folder options (``--run``, ``--out``): ``Path(value)``, but an
+    empty value is refused (``Path("")`` would silently mean the current folder); Click
+    reports the refusal naming the option, with exit code 2.
+
+    Example:
+        >>> directory_path("runs/a").name
+        'a'
+        >>> try:
+        ...     directory_path("")
+        ... except typer.BadParameter as exc:
+        ...     print(exc)
+        an empty path names no folder; give a directory
+    """
+    if str(value).strip() == "":
+        raise typer.BadParameter("an empty path names no folder; give a directory")
+    return Path(value)
+
+
 def is_stdio(path: object) -> bool:
     """Whether a path argument is ``-`` (standard input or output)."""
     return str(path) == "-"

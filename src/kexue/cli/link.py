@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from kexue.cli._common import fail, user_errors
+from kexue.cli._common import directory_path, fail, user_errors
 
 app = typer.Typer(name="link", help="Entity linking with behaviour modelling (CCKS 2019 "
                   "format; embedded People's Daily set).", no_args_is_help=True,
@@ -64,7 +64,9 @@ def _score_table(rows: list[tuple[str, object]], title: str) -> None:
 
 @app.command("make-set")
 def make_set(
-    out: Annotated[Path, typer.Option("--out", help="Folder to write the set to.")],
+    out: Annotated[Path, typer.Option(
+        "--out", parser=directory_path,
+        help="Folder to write the set to.")],
 ) -> None:
     """Write the embedded set (divisions + countries KB, People's Daily 1998-01 texts) in the
     CCKS format: kb_data.json, train.json, dev.json, test.json, stats.json."""
@@ -85,7 +87,9 @@ def make_set(
 
 @app.command("train")
 def train(
-    out: Annotated[Path, typer.Option("--out", help="Run directory to create.")],
+    out: Annotated[Path, typer.Option(
+        "--out", parser=directory_path,
+        help="Run directory to create.")],
     data: DataOption = "pd1998",
     kb: KbOption = None,
     epochs: Annotated[int | None, typer.Option(help="Epochs (default: 4).")] = None,
@@ -124,7 +128,7 @@ def train(
 
 @app.command("predict")
 def predict(
-    run: Annotated[Path, typer.Option("--run", help="Run directory.")],
+    run: Annotated[Path, typer.Option("--run", parser=directory_path, help="Run directory.")],
     text: Annotated[str | None, typer.Argument(help="A text to link.")] = None,
     input: Annotated[Path | None, typer.Option(
         "--input", help="JSON lines (text_id, text) or one text a line.")] = None,
@@ -156,7 +160,7 @@ def predict(
 
 @app.command("evaluate")
 def evaluate(
-    run: Annotated[Path, typer.Option("--run", help="Run directory.")],
+    run: Annotated[Path, typer.Option("--run", parser=directory_path, help="Run directory.")],
     data: Annotated[Path, typer.Option("--data", help="CCKS texts with gold mentions.")],
     kb: KbOption = None,
     nil: NilOption = NilMode.ignore,
@@ -214,7 +218,7 @@ def candidates(
     threshold: Annotated[float, typer.Option(help="Alias pruning threshold.")] = 5.0,
     min_count: Annotated[int, typer.Option(help="Candidate restriction minimum.")] = 2,
     run: Annotated[Path | None, typer.Option(
-        "--run", help="A trained run: adds the network's row.")] = None,
+        "--run", parser=directory_path, help="A trained run: adds the network's row.")] = None,
     nil: NilOption = NilMode.ignore,
     strict: StrictOption = False,
 ) -> None:

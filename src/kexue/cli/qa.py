@@ -11,6 +11,8 @@ from typing import Annotated
 
 import typer
 
+from kexue.cli._common import directory_path
+
 app = typer.Typer(
     name="qa",
     help="Reading-comprehension QA with Su Jianlin's DGCNN reader: build the embedded cloze "
@@ -77,8 +79,9 @@ def _read(path: str, fmt: Format | None, label: Label = Label.given, strict: boo
 
 @app.command("make-cloze")
 def make_cloze(
-    out: Annotated[Path, typer.Option("--out", help="Folder to write the cloze set into "
-                                                    "(created).")],
+    out: Annotated[Path, typer.Option(
+        "--out", parser=directory_path,
+        help="Folder to write the cloze set into (created).")],
     per_article: Annotated[int, typer.Option(
         "--per-article", help="Questions per article at most.")] = 3,
     max_chars: Annotated[int, typer.Option(
@@ -128,7 +131,9 @@ def make_cloze(
 
 @app.command("train")
 def train(
-    out: Annotated[Path, typer.Option("--out", help="Run directory (new, or with --resume).")],
+    out: Annotated[Path, typer.Option(
+        "--out", parser=directory_path,
+        help="Run directory (new, or with --resume).")],
     data: Annotated[str, typer.Option(
         "--data", help="'cloze' (the embedded set: iNews train/dev) or a QA file.")] = "cloze",
     dev: Annotated[str | None, typer.Option(
@@ -194,7 +199,9 @@ def train(
 
 @app.command("answer")
 def answer(
-    run: Annotated[Path, typer.Option("--run", help="A run directory made by `kexue qa train`.")],
+    run: Annotated[Path, typer.Option(
+        "--run", parser=directory_path,
+        help="A run directory made by `kexue qa train`.")],
     question: Annotated[str | None, typer.Option("--question", "-q")] = None,
     passage: Annotated[list[str] | None, typer.Option(
         "--passage", "-p", help="A passage (repeat for several).")] = None,
@@ -270,7 +277,9 @@ def _print_score(result, title: str, as_json: bool) -> None:
 
 @app.command("evaluate")
 def evaluate(
-    run: Annotated[Path, typer.Option("--run", help="A run directory made by `kexue qa train`.")],
+    run: Annotated[Path, typer.Option(
+        "--run", parser=directory_path,
+        help="A run directory made by `kexue qa train`.")],
     data: Annotated[str, typer.Option(
         "--data", help="A QA file, or cloze:dev / cloze:test.")] = "cloze:test",
     fmt: Annotated[Format | None, typer.Option("--format", help="Default: detected.")] = None,
@@ -319,7 +328,7 @@ def score(
     from kexue.cli._common import user_errors
 
     with user_errors(_FLAGS):
-        from kexue._io import atomic_write
+        from kexue._io import atomic_write, read_text
         from kexue.metrics import qa as qa_metrics
 
         preds = qa_metrics.read_predictions(predictions)
@@ -333,8 +342,8 @@ def score(
             dataset = read_qa(gold, fmt.value if fmt else None)
             _print_skips(dataset)
             gold_answers = dataset.gold()
-            if dataset.format == "squad" and '"v2.0"' not in gold.read_text(
-                    encoding="utf-8-sig")[:2000] and all(gold_answers.values()):
+            if dataset.format == "squad" and '"v2.0"' not in read_text(
+                    gold, "utf-8-sig")[:2000] and all(gold_answers.values()):
                 version = "1.1"
         result = qa_metrics.score(preds, gold_answers, metric.value, squad_version=version)
         if lines is not None:
@@ -349,6 +358,7 @@ def score(
 
 
 def _is_sogou_gold(path: Path) -> bool:
-    with open(path, encoding="utf-8-sig") as handle:
-        first = handle.readline()
+    from kexue._io import read_text
+
+    first = read_text(path, "utf-8-sig").partition("\n")[0]
     return first.count("\t") == 2 and not first.lstrip().startswith(("{", "["))

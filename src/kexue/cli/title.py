@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from kexue.cli._common import fail, user_errors
+from kexue.cli._common import directory_path, fail, user_errors
 
 app = typer.Typer(name="title", no_args_is_help=True, add_completion=False,
                   pretty_exceptions_enable=False,
@@ -35,9 +35,20 @@ class OptimizerKind(str, enum.Enum):
     lookahead = "lookahead"
 
 
+# TrainSettings' field names -> this command's flags, so that messages name the flags
+_TRAIN_FLAGS = {name: "--" + name.replace("_", "-") for name in (
+    "data", "dev_data", "model", "two_stage", "epochs", "batch_size", "max_records",
+    "min_count", "source_field", "target_field", "optimizer", "learning_rate", "seed",
+    "distribute", "embedding_dim", "encoder_units", "decoder_units", "attention_heads",
+    "attention_key_dim", "hidden_units")}
+_TRAIN_FLAGS.update(max_source_length="--max-source-len", max_target_length="--max-target-len")
+
+
 @app.command()
 def train(
-    out: Annotated[Path, typer.Option("--out", help="Run directory to create.")],
+    out: Annotated[Path, typer.Option(
+        "--out", parser=directory_path,
+        help="Run directory to create.")],
     data: Annotated[str, typer.Option(help="inews, or a .jsonl(.gz) file, or a THUCNews "
                                            "folder.")] = "inews",
     model: Annotated[ModelKind, typer.Option(help="Model kind.")] = ModelKind.bidirectional,
@@ -72,7 +83,7 @@ def train(
     hidden_units: Annotated[int, typer.Option(help="Hidden Dense units.")] = 128,
 ) -> None:
     """Train a title model into a run directory."""
-    with user_errors():
+    with user_errors(_TRAIN_FLAGS):
         from kexue.tasks.title.train import TrainSettings, train_title
 
         settings = TrainSettings(
@@ -94,7 +105,9 @@ def train(
 
 @app.command()
 def generate(
-    run: Annotated[Path, typer.Option("--run", help="Trained run directory.")],
+    run: Annotated[Path, typer.Option(
+        "--run", parser=directory_path,
+        help="Trained run directory.")],
     text: Annotated[str | None, typer.Argument(help="An article to title.")] = None,
     input: Annotated[Path | None, typer.Option("--input", help="JSONL (field --source-field, "
                                                "optional id) or text file (one article a "
@@ -116,7 +129,7 @@ def generate(
     if (text is None) == (input is None):
         raise fail("give exactly one of TEXT or --input FILE")
     with user_errors():
-        from kexue._io import atomic_write
+        from kexue._io import atomic_write, read_text
         from kexue.tasks.title.data import load_records
         from kexue.tasks.title.train import open_title_run
 
@@ -131,7 +144,7 @@ def generate(
                                    require_target=False).records
             ids, texts = [r.id for r in records], [r.source for r in records]
         else:
-            lines = input.read_text(encoding="utf-8").splitlines()
+            lines = read_text(input).splitlines()
             ids = [str(i) for i, line in enumerate(lines, 1) if line.strip()]
             texts = [line for line in lines if line.strip()]
             if not texts:
@@ -160,7 +173,9 @@ def generate(
 
 @app.command()
 def evaluate(
-    run: Annotated[Path, typer.Option("--run", help="Trained run directory.")],
+    run: Annotated[Path, typer.Option(
+        "--run", parser=directory_path,
+        help="Trained run directory.")],
     data: Annotated[str, typer.Option(help="inews:test, inews:dev, or a JSONL file / "
                                            "THUCNews folder.")] = "inews:test",
     decoder: Annotated[Decoder | None, typer.Option(help="Decoder.")] = None,
@@ -191,9 +206,10 @@ def score(
 ) -> None:
     """Score titles from any system against references (same metrics as evaluate)."""
     with user_errors():
+        from kexue._io import read_text
         from kexue.metrics.rouge import title_scores
 
-        texts = [path.read_text(encoding="utf-8").splitlines()
+        texts = [read_text(path).splitlines()
                  for path in (predictions, references)]
         if len(texts[0]) != len(texts[1]):
             raise ValueError(f"{predictions} has {len(texts[0])} lines but {references} has "

@@ -37,6 +37,7 @@ Example:
 from __future__ import annotations
 
 import collections
+import io
 import json
 import re
 import string
@@ -281,7 +282,9 @@ def load_sogou_gold(path: str | Path) -> dict[str, SogouGold]:
     """
     path = Path(path)
     gold: dict[str, SogouGold] = {}
-    with open(path, encoding="utf-8") as handle:
+    from kexue._io import read_text
+
+    with io.StringIO(read_text(path)) as handle:
         for lineno, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
@@ -502,7 +505,9 @@ def read_predictions(path: str | Path) -> dict[str, str]:
             repeated id.
     """
     path = Path(path)
-    text = path.read_text(encoding="utf-8-sig")
+    from kexue._io import read_text
+
+    text = read_text(path, "utf-8-sig")
     predictions: dict[str, str] = {}
     try:
         data = json.loads(text)

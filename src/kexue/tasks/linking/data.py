@@ -194,19 +194,30 @@ class KnowledgeBase:
 
 
 # --- readers and writers -----------------------------------------------------------------
-def _open(path: str | os.PathLike, mode: str = "rt") -> IO:
+def _open(path: str | os.PathLike) -> IO[bytes]:
     path = Path(path)
     if path.is_dir():
         raise IsADirectoryError(f"expected a file, got a directory: {path}")
     if path.suffix == ".gz":
-        return gzip.open(path, mode, encoding="utf-8")
-    return open(path, mode, encoding="utf-8")
+        return gzip.open(path, "rb")
+    return open(path, "rb")
 
 
 def _json_lines(path: str | os.PathLike, report: ReadReport, strict: bool
                 ) -> Iterator[tuple[int, dict]]:
+    from kexue.corpora.reading import read_checked
+
+    name = str(path)
     with _open(path) as handle:
-        for number, line in enumerate(handle, 1):
+        number = 0
+        while raw := read_checked(handle, name):  # names the file of a corrupt .gz
+            number += 1
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise ValueError(f"{name}, line {number}: not UTF-8 text ({exc.reason} "
+                                 f"0x{raw[exc.start:exc.start + 1].hex()} at byte "
+                                 f"{exc.start} of the line)") from None
             if not line.strip():
                 continue
             try:

@@ -32,6 +32,7 @@ Example:
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -40,7 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kexue._io import atomic_write
+from kexue._io import atomic_write, read_text
 from kexue._validation import check_bool, check_choice
 
 __all__ = [
@@ -284,13 +285,12 @@ def detect_format(path: str | os.PathLike) -> str:
     path = Path(path)
     if path.suffix == ".jsonl":
         return "jsonl"
-    with open(path, encoding="utf-8-sig") as handle:
-        head = handle.read(4096).lstrip()
+    head = read_text(path, "utf-8-sig")[:4096].lstrip()
     if head.startswith("["):
         return "webqa"
     if head.startswith("{"):
         try:
-            data = json.loads(path.read_text(encoding="utf-8-sig"))
+            data = json.loads(read_text(path, "utf-8-sig"))
         except json.JSONDecodeError:
             return "jsonl"
         if isinstance(data, dict) and "data" in data:
@@ -330,7 +330,7 @@ def read_qa(path: str | os.PathLike, format: str | None = None, *, label: str = 
     fmt = format or detect_format(path)
     collector = _Collector(str(path), strict)
     if fmt == "jsonl":
-        with open(path, encoding="utf-8-sig") as handle:
+        with io.StringIO(read_text(path, "utf-8-sig")) as handle:
             for lineno, line in enumerate(handle, start=1):
                 if not line.strip():
                     continue
@@ -348,7 +348,7 @@ def read_qa(path: str | os.PathLike, format: str | None = None, *, label: str = 
                     _webqa_record(record, lineno, collector)
     else:
         try:
-            data = json.loads(path.read_text(encoding="utf-8-sig"))
+            data = json.loads(read_text(path, "utf-8-sig"))
         except json.JSONDecodeError as exc:
             raise ValueError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
         if fmt == "squad":

@@ -263,11 +263,13 @@ def train_title(settings: TrainSettings, out: str | os.PathLike, *, resume: bool
     if resume:
         run = RunDirectory.open(out, TASK, require=(VOCABULARY, "last.keras"))
         settings = TrainSettings.from_dict(run.settings)
-    else:
-        run = RunDirectory.create(out, TASK, asdict(settings), overwrite=overwrite)
-    keras.utils.set_random_seed(settings.seed)
+    # every input and argument check (data readable, non-empty, fields present; backend)
+    # comes before a new run directory is created, so bad input leaves no files behind
     _set_distribution(settings)
     records, dev, notes = _split_data(settings)
+    if not resume:
+        run = RunDirectory.create(out, TASK, asdict(settings), overwrite=overwrite)
+    keras.utils.set_random_seed(settings.seed)
     for note in notes:
         log(note)
     if resume:
