@@ -35,10 +35,15 @@ def _load() -> dict:
 
 
 def _save(cells: dict) -> None:
+    import fcntl
+
     from kexue._io import atomic_write
 
-    with atomic_write(CELLS) as handle:
-        json.dump(cells, handle, indent=2)
+    with open(CELLS.with_name(".qa_cells.lock"), "w") as lock:  # merge with other processes
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        cells.update({**_load(), **cells})
+        with atomic_write(CELLS) as handle:
+            json.dump(cells, handle, indent=2)
 
 
 def _scores(predictions: dict, dataset) -> dict:

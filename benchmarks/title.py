@@ -38,12 +38,20 @@ def load_cells() -> dict:
 
 
 def save_cell(cells: dict, name: str, value: dict) -> None:
+    """Store one cell, merging with what other processes stored since ``cells`` was read."""
+    import fcntl
+
     from kexue._io import atomic_write
 
-    cells[name] = value
     RESULTS.mkdir(parents=True, exist_ok=True)
-    with atomic_write(CELLS_FILE) as handle:
-        json.dump(cells, handle, ensure_ascii=False, indent=1)
+    with open(RESULTS / ".title-cells.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        merged = {**load_cells(), **{k: v for k, v in cells.items() if k == "epochs"}}
+        merged[name] = value
+        with atomic_write(CELLS_FILE) as handle:
+            json.dump(merged, handle, ensure_ascii=False, indent=1)
+    cells.clear()
+    cells.update(merged)
 
 
 def lead_cell() -> dict:
@@ -209,6 +217,68 @@ def plot(cells: dict) -> None:
     fig.savefig(RESULTS / "title.png", dpi=110)
 
 
+TRAINED = {"l2r": "l2r", "r2l": "r2l", "bi": "bidirectional"}
+EVALUATED = {"l2r": ("l2r", "l2r"), "r2l": ("r2l", "r2l"), "bi": ("bidirectional", "bi"),
+             "sbhalf": ("bidirectional", "sb-half"), "two-stage": ("two-stage", "bi"),
+             "two-stage-sbhalf": ("two-stage", "sb-half")}
+
+
+def two_stage_cell(seed: int, epochs: int) -> dict:
+    """Two-stage bidirectional training; stage 1 reuses the table's L2R and R2L runs of the
+    same seed (the same settings and vocabulary), so only stage 2 is trained here."""
+    import shutil
+
+    from kexue.tasks.runs import RunDirectory
+    from kexue.tasks.title.train import TrainSettings, train_title
+
+    path = RUNS / f"two-stage-s{seed}"
+    start = time.perf_counter()
+    resume = (path / "last.keras").exists()
+    if not resume and path.exists():
+        shutil.rmtree(path)
+    create = RunDirectory.create.__func__
+
+    def create_with_stage_one(cls, where, *args, **kwargs):  # seeds stage1/ once created
+        run = create(cls, where, *args, **kwargs)
+        if Path(where) == path:
+            for direction in ("l2r", "r2l"):
+                source = RUNS / f"{direction}-s{seed}"
+                if (source / "best.keras").exists():
+                    shutil.copytree(source, path / "stage1" / direction)
+        return run
+
+    RunDirectory.create = classmethod(create_with_stage_one)
+    RUNS.mkdir(parents=True, exist_ok=True)
+    run = train_title(TrainSettings(model="bidirectional", two_stage=True, seed=seed,
+                                    epochs=epochs), path, resume=resume, verbose=2)
+    metrics = run.read_json("metrics.json")
+    return {"run": str(path), "seconds": round(time.perf_counter() - start, 1), **metrics}
+
+
+def run_cell(name: str, epochs: int) -> dict:
+    """Run one cell: ``lead``, ``speed``, ``{l2r,r2l,bi}-sN`` (train), ``two-stage-sN``,
+    ``eval-{l2r,r2l,bi,sbhalf,two-stage,two-stage-sbhalf}-sN``."""
+    import re
+
+    if name == "lead":
+        return lead_cell()
+    if name == "speed":
+        return speed_cell({"l2r": (str(RUNS / "l2r-s0"), "l2r"),
+                           "bi": (str(RUNS / "bidirectional-s0"), "bi"),
+                           "sb-half": (str(RUNS / "bidirectional-s0"), "sb-half")})
+    match = re.fullmatch(r"(l2r|r2l|bi)-s(\d+)", name)
+    if match:
+        return train_cell(TRAINED[match[1]], int(match[2]), epochs)
+    match = re.fullmatch(r"two-stage-s(\d+)", name)
+    if match:
+        return two_stage_cell(int(match[1]), epochs)
+    match = re.fullmatch(r"eval-(.+)-s(\d+)", name)
+    if match and match[1] in EVALUATED:
+        folder, decoder = EVALUATED[match[1]]
+        return eval_cell(str(RUNS / f"{folder}-s{match[2]}"), decoder)
+    raise SystemExit(f"unknown cell {name!r}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cells", default=",".join(ALL_CELLS))
@@ -221,23 +291,7 @@ def main() -> None:
             print(f"{name}: done, skipped", flush=True)
             continue
         print(f"{name}: running", flush=True)
-        if name == "lead":
-            value = lead_cell()
-        elif name in ("l2r-s0", "bi-s0"):
-            value = train_cell("l2r" if name.startswith("l2r") else "bidirectional", 0,
-                               args.epochs)
-        elif name == "eval-l2r-s0":
-            value = eval_cell(str(RUNS / "l2r-s0"), "l2r")
-        elif name == "eval-bi-s0":
-            value = eval_cell(str(RUNS / "bidirectional-s0"), "bi")
-        elif name == "eval-sbhalf-s0":
-            value = eval_cell(str(RUNS / "bidirectional-s0"), "sb-half")
-        elif name == "speed":
-            value = speed_cell({"l2r": (str(RUNS / "l2r-s0"), "l2r"),
-                                "bi": (str(RUNS / "bidirectional-s0"), "bi"),
-                                "sb-half": (str(RUNS / "bidirectional-s0"), "sb-half")})
-        else:
-            raise SystemExit(f"unknown cell {name!r}")
+        value = run_cell(name, args.epochs)
         save_cell(cells, name, value)
         print(f"{name}: {json.dumps(value, ensure_ascii=False)[:300]}", flush=True)
     write_table(cells)
