@@ -29,6 +29,8 @@ from _machine import RESULTS, cpu_model, write_results  # noqa: E402
 
 CELLS_FILE = RESULTS / "title-cells.json"
 RUNS = Path(__file__).parents[1] / "out" / "title-runs"  # ignored by git
+#: sources per decoding batch in the ``speed2`` cell.
+SPEED2_BATCH = 64
 ALL_CELLS = ["lead", "l2r-s0", "bi-s0", "eval-l2r-s0", "eval-bi-s0", "eval-sbhalf-s0",
              "speed"]
 
@@ -105,25 +107,67 @@ def eval_cell(run_path: str, decoder: str, beam: int = 3) -> dict:
     return result
 
 
-def speed_cell(runs: dict[str, str]) -> dict:
+def speed_cell(runs: dict[str, str], batch_size: int = 64) -> dict:
     from kexue.tasks.title.data import load_records
     from kexue.tasks.title.decode import TitleDecoder
     from kexue.tasks.title.train import open_title_run
 
     texts = [r.source for r in load_records("inews:test").records]
-    out = {}
+    out = {"batch_size": batch_size, "load_before": os.getloadavg()[0]}
     for label, (run_path, decoder) in runs.items():
         run = open_title_run(run_path)
         source, _ = run.encode_sources(texts)
         tool = TitleDecoder(run.model)
         for beam in (1, 3):
-            tool.generate(source[:64], decoder=decoder, beam=beam)  # compile (not timed)
+            # compile (not timed): a full batch and the last, smaller one
+            tool.generate(source[:batch_size], decoder=decoder, beam=beam,
+                          batch_size=batch_size)
+            tool.generate(source[:len(texts) % batch_size or batch_size], decoder=decoder,
+                          beam=beam, batch_size=batch_size)
             start = time.perf_counter()
-            tool.generate(source, decoder=decoder, beam=beam)
+            tool.generate(source, decoder=decoder, beam=beam, batch_size=batch_size)
             seconds = time.perf_counter() - start
             out[f"{label}@{beam}"] = {"seconds": round(seconds, 2),
                                       "titles_per_second": round(len(texts) / seconds, 1)}
             print(label, beam, out[f"{label}@{beam}"], flush=True)
+    out["load_after"] = os.getloadavg()[0]
+    return out
+
+
+BACKEND_EPOCH_SCRIPT = """
+import json, sys, tempfile, keras
+from kexue.tasks.title.train import TrainSettings, train_title
+model, records = sys.argv[1], int(sys.argv[2])
+with tempfile.TemporaryDirectory() as folder:
+    run = train_title(TrainSettings(model=model, epochs=2, max_records=records,
+                                    dev_sample=10), folder + "/run", verbose=0,
+                      log=lambda m: None)
+    seconds = run.read_json("metrics.json")["epoch_seconds"]
+print(json.dumps({"backend": keras.backend.backend(), "epoch_seconds": seconds}))
+"""
+
+
+def backend_epochs_cell(records: int = 640) -> dict:
+    """One epoch of L2R and bidirectional training per backend on the first ``records``
+    training articles (the benchmark's other settings); the second epoch is the one
+    reported (the first includes tracing/compiling), scaled to the 5,111 articles."""
+    import subprocess
+
+    out = {"records": records, "full_records": 5111, "load_before": os.getloadavg()[0]}
+    for backend in ("jax", "tensorflow", "torch"):
+        for model in ("l2r", "bidirectional"):
+            env = {**os.environ, "KERAS_BACKEND": backend}
+            done = subprocess.run([sys.executable, "-c", BACKEND_EPOCH_SCRIPT, model,
+                                   str(records)], env=env, capture_output=True, text=True)
+            if done.returncode != 0:
+                out[f"{backend}/{model}"] = {"error": done.stderr[-500:]}
+                continue
+            seconds = json.loads(done.stdout.strip().splitlines()[-1])["epoch_seconds"]
+            out[f"{backend}/{model}"] = {
+                "epoch_seconds": [round(x, 2) for x in seconds],
+                "full_epoch_estimate": round(seconds[-1] * 5111 / records, 1)}
+            print(backend, model, out[f"{backend}/{model}"], flush=True)
+    out["load_after"] = os.getloadavg()[0]
     return out
 
 
@@ -131,35 +175,157 @@ def fmt(x: float) -> str:
     return f"{100 * x:.2f}"
 
 
+#: table rows: label, the eval cell prefix (``eval-<prefix>-sN``), the training cell prefix
+#: (``<prefix>-sN``) whose wall time the row reports.
+ROWS = [("L2R", "l2r", "l2r"),
+        ("R2L", "r2l", "r2l"),
+        ("bidirectional, article's k×k decoder", "bi", "bi"),
+        ("bidirectional, sb-half decoder", "sbhalf", "bi"),
+        ("bidirectional two-stage, k×k decoder", "two-stage", "two-stage"),
+        ("bidirectional two-stage, sb-half decoder", "two-stage-sbhalf", "two-stage")]
+METRICS = [("all", "rouge_1"), ("all", "rouge_2"), ("all", "rouge_l"),
+           ("not_truncated", "rouge_l"), ("all", "first4"), ("all", "last4")]
+
+
+def _seeds(cells: dict, prefix: str) -> list[int]:
+    import re
+
+    pattern = re.compile(rf"eval-{re.escape(prefix)}-s(\d+)")
+    return sorted(int(m[1]) for m in map(pattern.fullmatch, cells) if m)
+
+
+def _mean_std(values: list[float], scale: float = 100.0, digits: int = 2) -> str:
+    if not values:
+        return "–"
+    mean = statistics.mean(values) * scale
+    if len(values) == 1:
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} ± {statistics.stdev(values) * scale:.{digits}f}"
+
+
+def _table_row(label: str, cells: dict, prefix: str, train: str) -> str:
+    seeds = _seeds(cells, prefix)
+    if not seeds:
+        return f"| {label} | – | not run | | | | | | |"
+    evals = [cells[f"eval-{prefix}-s{s}"] for s in seeds]
+    scores = [_mean_std([e.get(part, e["all"])[metric] for e in evals])
+              for part, metric in METRICS]
+    walls = [cells[f"{train}-s{s}"]["seconds"] for s in seeds if f"{train}-s{s}" in cells]
+    wall = _mean_std(walls, scale=1.0, digits=0) + " s" if walls else "–"
+    return f"| {label} | {', '.join(f's{s}' for s in seeds)} | {' | '.join(scores)} | {wall} |"
+
+
+def _load(cell: dict, key: str) -> str:
+    return f"{cell[key]:.2f}" if key in cell else "–"
+
+
+def _speed_rows(cells: dict) -> list[str]:
+    old, new = cells.get("speed", {}), cells.get("speed2", {})
+    keys = [k for k in dict.fromkeys([*old, *new]) if "@" in k]
+    if not keys:
+        return []
+    lines = ["", "## Decode speed (whole test set, 928 titles, after compiling)", "",
+             "Old: the first decoder (`speed` cell: Python loop over compiled steps, every "
+             "cache — the encoder's keys/values repeated per hypothesis included — copied to "
+             "the host and reordered in NumPy at each step, full `argsort` of `beam × "
+             "vocabulary` candidates per step; batch 64, quiet machine). New (`speed2` "
+             "cell, `quiet.sh`, load "
+             f"{_load(new, 'load_before')} before / {_load(new, 'load_after')} after; "
+             "1-minute averages, the first still decaying from the jobs before the window): "
+             "the encoder's attention keys/values computed once per source and kept on the "
+             "device, the per-hypothesis cache reordered inside the compiled step (parent "
+             "rows are a step input), top-k by partial selection instead of a sort, the k×k "
+             "partner average on the device, "
+             f"compiled steps kept per decoder; batch {new.get('batch_size', 64)}. Same "
+             "titles as before (checked on the first 64 test articles for every decoder).",
+             "", "Old and new were also paired on the same 64 test articles in one process "
+             "(beam 3, alternating old/new/new/old, load ≈ 4–5): L2R 7.1×, sb-half 5.1×, "
+             "k×k 3.4× faster (docs/title.md).",
+             "", "| decoder | beam | old s | old titles/s | new s | new titles/s | speed-up |",
+             "|---|---|---|---|---|---|---|"]
+    for key in keys:
+        label, beam = key.split("@")
+        a, b = old.get(key), new.get(key)
+        cols = [f"{a['seconds']} | {a['titles_per_second']}" if a else "– | –",
+                f"{b['seconds']} | {b['titles_per_second']}" if b else "not run | –",
+                f"{a['seconds'] / b['seconds']:.1f}×" if a and b else "–"]
+        lines.append(f"| {label} | {beam} | {' | '.join(cols)} |")
+    for name, speed in (("old", old), ("new", new)):
+        if "l2r@3" in speed:
+            base = speed["l2r@3"]["seconds"]
+            ratios = ", ".join(f"{d} {speed[f'{d}@3']['seconds'] / base:.1f}×"
+                               for d in ("sb-half", "bi") if f"{d}@3" in speed)
+            lines.append("")
+            lines.append(f"{name}: beam-3 time relative to L2R's: {ratios} (targets: "
+                         "sb-half ≤ 2.5×; every decoder < 60 s).")
+    lines += ["", "The k×k decoder scores k² pairings per direction: each of the k hypotheses "
+              "of a direction attends to each of the k partner hypotheses, so the partner "
+              "attention, the hidden layer and the 4,877-way classifier run on k² rows per "
+              "direction, 2k² = 18 rows per source at k = 3 against L2R's 3: ≈ 6× L2R's "
+              "network work (the encoder attention, once per hypothesis, is shared by the k "
+              "pairings); the average over the partners is taken inside the step (float32 "
+              "log-sum-exp), so only k rows per direction come back to the host."]
+    return lines
+
+
+def _backend_rows(cells: dict) -> list[str]:
+    cell = cells.get("backend-epochs")
+    if not cell:
+        return ["", "## Training time per epoch per backend: not run"]
+    lines = ["", "## Training time per epoch per backend", "",
+             f"One epoch on the first {cell['records']} training articles (the benchmark's "
+             "other settings: sources 200 characters, batch 64, Adam, article widths), the "
+             "second of two epochs (the first includes tracing/compiling), scaled to the "
+             f"{cell['full_records']:,} articles of an epoch; load {_load(cell, 'load_before')} "
+             f"before / {_load(cell, 'load_after')} after (run under the shared lock, other jobs "
+             "beside it).", "",
+             "| backend | model | epoch 1 s | epoch 2 s | full epoch (estimate) |",
+             "|---|---|---|---|---|"]
+    for key, value in cell.items():
+        if "/" not in key:
+            continue
+        backend, model = key.split("/")
+        if "error" in value:
+            lines.append(f"| {backend} | {model} | failed | | |")
+            continue
+        first, second = value["epoch_seconds"][0], value["epoch_seconds"][-1]
+        lines.append(f"| {backend} | {model} | {first:.1f} | {second:.1f} | "
+                     f"{value['full_epoch_estimate']:.0f} s |")
+    return lines
+
+
 def write_table(cells: dict) -> None:
     import keras
 
+    epochs = cells.get("epochs", 8)
     lines = ["# Title generation: inews test (deduplicated), char ROUGE F1 (%)", "",
              f"Machine: {cpu_model()}, {os.cpu_count()} cores; Python "
              f"{platform.python_version()}, Keras {keras.__version__}, backend "
              f"{keras.backend.backend()}. Command: `flock /tmp/kexue-heavy.lock .venv/bin/python "
-             "benchmarks/title.py`.", "",
-             f"Budget for trained rows: sources cut to 200 characters, {cells.get('epochs', 8)} "
+             "benchmarks/title.py --cells ...` (cells resumable, stored in "
+             "`title-cells.json`).", "",
+             f"Budget for trained rows: sources cut to 200 characters, {epochs} "
              "epochs of the cleaned "
              "inews train split (5,111 articles), batch 64, Adam 1e-3, article widths; "
-             "beam 3; test = 928 articles after cleaning and deduplication.", "",
+             "beam 3; test = 928 articles after cleaning and deduplication. Where a row has "
+             "several seeds: mean ± sample standard deviation over them.", "",
              "| system | seeds | ROUGE-1 | ROUGE-2 | ROUGE-L | ROUGE-L w/o truncated | "
              "first-4 acc | last-4 acc | train wall time |",
              "|---|---|---|---|---|---|---|---|---|"]
-    rows = [("lead baseline (first sentence, mean title length)", "lead", None),
-            ("L2R", "eval-l2r-s0", "l2r-s0"),
-            ("bidirectional, article's k×k decoder", "eval-bi-s0", "bi-s0"),
-            ("bidirectional, sb-half decoder", "eval-sbhalf-s0", "bi-s0")]
-    for label, key, train in rows:
-        if key not in cells:
-            lines.append(f"| {label} | – | not run | | | | | | |")
-            continue
-        c = cells[key]
-        a, n = c["all"], c.get("not_truncated", c["all"])
-        wall = f"{cells[train]['seconds']:.0f} s" if train and train in cells else "–"
-        lines.append(f"| {label} | {'1' if train else '–'} | {fmt(a['rouge_1'])} | "
-                     f"{fmt(a['rouge_2'])} | {fmt(a['rouge_l'])} | {fmt(n['rouge_l'])} | "
-                     f"{fmt(a['first4'])} | {fmt(a['last4'])} | {wall} |")
+    if "lead" in cells:
+        c = cells["lead"]
+        scores = [fmt(c.get(part, c["all"])[metric]) for part, metric in METRICS]
+        lines.append(f"| lead baseline (first sentence, mean title length) | – | "
+                     f"{' | '.join(scores)} | – |")
+    else:
+        lines.append("| lead baseline | – | not run | | | | | | |")
+    for label, prefix, train in ROWS:
+        lines.append(_table_row(label, cells, prefix, train))
+    lines += ["", "Train wall time: the whole cell (all epochs and the per-epoch dev "
+              "decoding). Two-stage: stage 2 only; its stage 1 is the table's L2R and R2L "
+              "runs of the same seed (copied in, not retrained). Wall times depend on the load "
+              "at the time (later cells shared the 2 cores with other jobs; each epoch's "
+              "seconds are in the cell)."]
     for train in ("l2r-s0", "bi-s0"):
         if train in cells:
             secs = [s for s in cells[train].get("epoch_seconds", []) if s]
@@ -170,24 +336,13 @@ def write_table(cells: dict) -> None:
                              f"(100-article sample, greedy) best "
                              f"{fmt(cells[train]['dev_rouge_l_best'])} at epoch "
                              f"{cells[train]['best_epoch']}.")
-    if "speed" in cells:
-        lines += ["", "## Decode speed (whole test set, 928 titles, batch 64, after compiling)",
-                  "", "| decoder | beam | seconds | titles/s |", "|---|---|---|---|"]
-        for key, value in cells["speed"].items():
-            label, beam = key.split("@")
-            lines.append(f"| {label} | {beam} | {value['seconds']} | "
-                         f"{value['titles_per_second']} |")
-    epochs = cells.get("epochs", 8)
-    lines += ["", "## Not run (CPU budget: ~30 min of training on 2 shared cores)", ""]
-    if epochs < 8:
-        lines.append(f"- The issue's budget of 8 epochs per row: the shared CPU lock was held "
-                     f"by other helpers' jobs for most of this session, so every trained row "
-                     f"here had {epochs} epoch(s) (the same for L2R and bidirectional). "
-                     "`kexue title train` still defaults to 8 epochs; rerun with "
-                     "`benchmarks/title.py --epochs 8` (cells resume).")
-    lines += ["- L2R seeds 2-3, bidirectional seeds 2-3 (so no ± std), R2L, two-stage "
-              "bidirectional; training time on TensorFlow and PyTorch; the GPU run at the "
-              "article's full sizes (no GPU lent to this task)."]
+    lines += _speed_rows(cells)
+    lines += _backend_rows(cells)
+    missing = [label for label, prefix, _ in ROWS if not _seeds(cells, prefix)]
+    lines += ["", "## Not run", ""]
+    if missing:
+        lines.append("- Rows without results yet: " + "; ".join(missing) + ".")
+    lines.append("- The GPU run at the article's full sizes (no GPU lent to this task).")
     write_results("title.md", lines)
     plot(cells)
 
@@ -200,18 +355,24 @@ def plot(cells: dict) -> None:
         import matplotlib.pyplot as plt
     except ImportError:
         return
-    keys = [("lead", "lead"), ("eval-l2r-s0", "L2R"), ("eval-bi-s0", "bi k×k"),
-            ("eval-sbhalf-s0", "bi sb-half")]
-    keys = [(k, n) for k, n in keys if k in cells]
-    if not keys:
+    bars = [("lead", [cells["lead"]] if "lead" in cells else [])]
+    names = {"l2r": "L2R", "r2l": "R2L", "bi": "bi k×k", "sbhalf": "bi sb-half",
+             "two-stage": "2-stage k×k", "two-stage-sbhalf": "2-stage sb-half"}
+    for _, prefix, _ in ROWS:
+        bars.append((names[prefix], [cells[f"eval-{prefix}-s{s}"]
+                                     for s in _seeds(cells, prefix)]))
+    bars = [(n, evals) for n, evals in bars if evals]
+    if not bars:
         return
-    fig, ax = plt.subplots(figsize=(6, 3.2))
+    fig, ax = plt.subplots(figsize=(8, 3.4))
     width = 0.25
     for offset, metric in enumerate(("rouge_1", "rouge_2", "rouge_l")):
-        ax.bar([i + offset * width for i in range(len(keys))],
-               [100 * cells[k]["all"][metric] for k, _ in keys], width, label=metric)
-    ax.set_xticks([i + width for i in range(len(keys))], [n for _, n in keys])
-    ax.set_ylabel("char F1 (%)")
+        values = [[100 * e["all"][metric] for e in evals] for _, evals in bars]
+        ax.bar([i + offset * width for i in range(len(bars))],
+               [statistics.mean(v) for v in values], width, label=metric,
+               yerr=[statistics.stdev(v) if len(v) > 1 else 0 for v in values], capsize=2)
+    ax.set_xticks([i + width for i in range(len(bars))], [n for n, _ in bars], fontsize=8)
+    ax.set_ylabel("char F1 (%), mean ± std over seeds")
     ax.legend()
     fig.tight_layout()
     fig.savefig(RESULTS / "title.png", dpi=110)
@@ -266,6 +427,13 @@ def run_cell(name: str, epochs: int) -> dict:
         return speed_cell({"l2r": (str(RUNS / "l2r-s0"), "l2r"),
                            "bi": (str(RUNS / "bidirectional-s0"), "bi"),
                            "sb-half": (str(RUNS / "bidirectional-s0"), "sb-half")})
+    if name == "speed2":  # the decoder with device-side caches (issue 19 follow-up)
+        return speed_cell({"l2r": (str(RUNS / "l2r-s0"), "l2r"),
+                           "bi": (str(RUNS / "bidirectional-s0"), "bi"),
+                           "sb-half": (str(RUNS / "bidirectional-s0"), "sb-half")},
+                          batch_size=SPEED2_BATCH)
+    if name == "backend-epochs":
+        return backend_epochs_cell()
     match = re.fullmatch(r"(l2r|r2l|bi)-s(\d+)", name)
     if match:
         return train_cell(TRAINED[match[1]], int(match[2]), epochs)

@@ -330,8 +330,11 @@ def test_checkpoint_equivalence(tmp_path):
         (dict(optimizer="adam"), TypeError, "`optimizer` must be a keras.optimizers.Optimizer"),
         (dict(sync_period=0), ValueError, "`sync_period` must be a positive integer; received 0"),
         (dict(sync_period=2.5), TypeError, "`sync_period` must be a positive integer; received 2"),
-        (dict(slow_step_size=0.0), ValueError,
-         r"`slow_step_size` must be a finite number > 0.0 and <= 1.0; received 0.0"),
+        (
+            dict(slow_step_size=0.0),
+            ValueError,
+            r"`slow_step_size` must be a finite number > 0.0 and <= 1.0; received 0.0",
+        ),
         (dict(slow_step_size=1.5), ValueError, r"`slow_step_size` must be .* <= 1.0; received 1.5"),
         (dict(reset_state=1), TypeError, r"`reset_state` must be True or False; received 1"),
     ],

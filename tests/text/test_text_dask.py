@@ -40,7 +40,7 @@ def test_dask_worker_error_names_batch(client, tmp_path):
     path = tmp_path / "n.txt"
     path.write_text("1\n2\nnot a number\n", encoding="utf-8")
     with pytest.raises(WorkerError) as info:
-        count_words([path], "builtins:int", engine="dask", client=client, batch_lines=1,
+        count_words([path], "builtins:int", engine="dask", client=client, shard_bytes=1,
                     ordered=True)
     assert info.value.index in (0, 2) and "int" in info.value.traceback
 
@@ -49,5 +49,33 @@ def test_dask_worker_error_names_batch(client, tmp_path):
 def test_dask_own_local_cluster_with_processes(tmp_path):
     path = tmp_path / "t.txt"
     path.write_text("北京大学生前来应聘\n我们中出了一个叛徒\n" * 200, encoding="utf-8")
-    result = count_words([path], "jieba", engine="dask", workers=2, batch_lines=50)
+    result = count_words([path], "jieba", engine="dask", workers=2, shard_bytes=1000)
     assert dict(result.counts) == naive_count(open_corpus([path]).lines(), Tokenizer("jieba"))
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize("ordered", [False, True])
+def test_dask_reads_shards_of_written_files_exactly_as_local(client, tmp_path, ordered):
+    import gzip
+    import json
+
+    lines = list(open_corpus("reviews").lines())[:4000]
+    (tmp_path / "a.txt").write_text("\r\n".join(lines[:1500]), encoding="utf-8")
+    with gzip.open(tmp_path / "b.txt.gz", "wt", encoding="utf-8") as handle:
+        handle.write("\n".join(lines[1500:3000]))
+    (tmp_path / "c.jsonl").write_text("\n".join(
+        json.dumps({"text": line}, ensure_ascii=False) for line in lines[3000:]),
+        encoding="utf-8")
+    local = count_words([tmp_path], "rjieba", workers=0, shard_bytes=10_000)
+    remote = count_words([tmp_path], "rjieba", engine="dask", client=client,
+                         shard_bytes=10_000, ordered=ordered, max_in_flight=3)
+    assert remote.counts == local.counts == Counter(naive_count(lines, Tokenizer("rjieba")))
+    assert remote.stats == local.stats and remote.stats.lines == 4000
+
+
+@pytest.mark.timeout(120)
+def test_dask_bad_record_is_a_value_error_naming_file_and_line(client, tmp_path):
+    path = tmp_path / "r.jsonl"
+    path.write_text("\n".join(['{"text": "好"}'] * 300 + ['{"txt": "x"}']), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"r\.jsonl:301: record has no field 'text'"):
+        count_words([path], "char", engine="dask", client=client, shard_bytes=1000)

@@ -44,6 +44,11 @@ class Variant(str, Enum):
     char = "char"
 
 
+class Encoder(str, Enum):
+    dgcnn = "dgcnn"
+    bilstm = "bilstm"
+
+
 _FLAGS = {"threshold": "--threshold", "max_length": "--max-span", "label": "--label",
           "format": "--format", "epochs": "--epochs", "batch_size": "--batch-size",
           "dim": "--dim", "ema_momentum": "--ema",
@@ -148,6 +153,9 @@ def train(
         "--strict", help="Fail on an unusable record instead of skipping it.")] = False,
     variant: Annotated[Variant, typer.Option(
         "--variant", help="mixed char-word embedding, or char only.")] = Variant.mixed,
+    encoder: Annotated[Encoder, typer.Option(
+        "--encoder", help="dgcnn (the article's convolutions) or bilstm (the ablation's "
+        "recurrent reader of similar size).")] = Encoder.dgcnn,
     epochs: Annotated[int | None, typer.Option("--epochs", help="Epochs (default 6).")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size")] = 64,
     dim: Annotated[int | None, typer.Option("--dim", help="Model width (default 64).")] = None,
@@ -164,13 +172,14 @@ def train(
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the run in --out.",
                                             )] = False,
 ) -> None:
-    """Train the DGCNN reader (best checkpoint by dev F1, resumable)."""
+    """Train the DGCNN (or BiLSTM) reader (best checkpoint by dev F1, resumable)."""
     from kexue.cli._common import user_errors
 
     with user_errors(_FLAGS):
         from kexue.tasks.qa.train import TrainSettings, default_dev_split, train_reader
 
-        settings = TrainSettings(variant=variant.value, batch_size=batch_size, seed=seed,
+        settings = TrainSettings(variant=variant.value, encoder=encoder.value,
+                                 batch_size=batch_size, seed=seed,
                                  ema_momentum=ema, learning_rate=learning_rate)
         if epochs is not None:
             settings.epochs = epochs

@@ -67,7 +67,9 @@ def wordfreq(
         help="Longer lines are split at whitespace/punctuation so no token is cut.",
     )] = 1_000_000,
     ordered: Annotated[bool, typer.Option(
-        "--ordered/--unordered", help="Merge batches in input or completion order.")] = False,
+        "--ordered/--unordered",
+        help="Merge work units (shards, or batches of standard input) in input or completion "
+        "order.")] = False,
     start_method: Annotated[StartMethod | None, typer.Option(
         "--start-method", help="Process start method (default: the platform's).")] = None,
     as_json: Annotated[bool, typer.Option(

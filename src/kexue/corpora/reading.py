@@ -24,6 +24,7 @@ U+FFFD replacement characters, ``"skip-line"`` drops the line, ``"strict"`` rais
 from __future__ import annotations
 
 import gzip
+import io
 import lzma
 import os
 import re
@@ -65,6 +66,23 @@ class ReadStats:
     split_lines: int = 0
     hard_splits: int = 0
     bad_lines: dict[str, int] = field(default_factory=dict)
+
+    def add(self, other: ReadStats) -> None:
+        """Add the figures of ``other`` (the read of another part of a corpus) to these.
+
+        Example:
+            >>> total = ReadStats(lines=2, bad_lines={"a": 1})
+            >>> total.add(ReadStats(lines=3, bad_lines={"a": 1, "b": 2}))
+            >>> total.lines, total.bad_lines
+            (5, {'a': 2, 'b': 2})
+        """
+        self.documents += other.documents
+        self.lines += other.lines
+        self.characters += other.characters
+        self.split_lines += other.split_lines
+        self.hard_splits += other.hard_splits
+        for name, count in other.bad_lines.items():
+            self.bad_lines[name] = self.bad_lines.get(name, 0) + count
 
 
 def check_encoding_errors(encoding_errors: str) -> str:
@@ -187,16 +205,17 @@ def read_checked(handle: IO[str], name: str, size: int = -1, *, line: bool = Tru
 
 
 def physical_lines(handle: IO[str], name: str, stats: ReadStats, *, encoding_errors: str,
-                   max_line_chars: int) -> Iterator[tuple[int, str]]:
+                   max_line_chars: int, first_line: int = 1) -> Iterator[tuple[int, str]]:
     """Yield ``(line_number, piece)`` from a text handle opened with ``surrogateescape``.
 
     Reads at most ``max_line_chars`` characters at a time and applies the encoding policy
     (a line with invalid UTF-8 is counted once in ``stats.bad_lines``); an overlong line
     comes out as several pieces with the same number (with ``"skip-line"``, only its pieces
     holding invalid bytes are dropped). Does not touch ``stats.lines``/``stats.characters``:
-    callers count what they keep.
+    callers count what they keep. ``first_line`` is the number of the handle's first line
+    (a byte range of a file starts past line 1).
     """
-    lineno = 1
+    lineno = first_line
     pending = ""
     pieces_out = 0
     bad = False
@@ -231,3 +250,119 @@ def physical_lines(handle: IO[str], name: str, stats: ReadStats, *, encoding_err
             lineno += 1
             pieces_out = 0
             bad = False
+
+
+#: bytes a shard of a plain file ends on: a line boundary.
+_NEWLINE = b"\n"
+
+
+class _ByteRange(io.RawIOBase):
+    """The bytes ``[start, stop)`` of a file, as a raw stream."""
+
+    def __init__(self, path: str | os.PathLike, start: int, stop: int) -> None:
+        super().__init__()
+        self._file = open(path, "rb")  # noqa: SIM115 (closed with this stream)
+        self._file.seek(start)
+        self._left = max(0, stop - start)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self._left <= 0:
+            return 0
+        with memoryview(buffer) as view:
+            count = self._file.readinto(view[: self._left]) or 0
+        self._left -= count
+        return count
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+
+def open_byte_range(path: str | os.PathLike, start: int, stop: int) -> IO[str]:
+    """Open the bytes ``[start, stop)`` of a UTF-8 file as text, as a whole-file read would
+    decode them: universal newlines, ``surrogateescape``, a BOM dropped only at offset 0.
+    ``start`` must be 0 or just after a ``"\\n"`` byte (UTF-8 never holds that byte inside
+    a character, so the range decodes to exactly the text of its lines).
+
+    Example:
+        >>> import pathlib, tempfile
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "a.txt"
+        >>> _ = path.write_bytes("一\\n二\\r\\n三".encode())
+        >>> with open_byte_range(path, 4, 9) as handle:
+        ...     handle.read()
+        '二\\n'
+    """
+    raw = _ByteRange(path, start, stop)
+    return io.TextIOWrapper(io.BufferedReader(raw, 1 << 16),
+                            encoding="utf-8-sig" if start == 0 else "utf-8",
+                            errors="surrogateescape")
+
+
+def line_cuts(path: str | os.PathLike, target_bytes: int) -> list[tuple[int, int]]:
+    """Cut a file into byte ranges of about ``target_bytes`` that start at line starts.
+
+    Each cut is placed just after the first ``"\\n"`` byte at or past the target offset
+    (a file without one, or a single line longer than the rest, stays in one range). Only a
+    few bytes around each cut are read, so planning costs nothing per megabyte.
+
+    Example:
+        >>> import pathlib, tempfile
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "a.txt"
+        >>> _ = path.write_bytes(b"aaaa\\nbb\\ncc\\n")
+        >>> line_cuts(path, 3)
+        [(0, 5), (5, 11)]
+    """
+    size = os.path.getsize(path)
+    starts = [0]
+    with open(path, "rb") as handle:
+        position = target_bytes
+        while position < size:
+            handle.seek(position)
+            while True:
+                block = handle.read(1 << 16)
+                if not block:
+                    cut = size
+                    break
+                found = block.find(_NEWLINE)
+                if found >= 0:
+                    cut = position + found + 1
+                    break
+                position += len(block)
+            if cut >= size:
+                break
+            starts.append(cut)
+            position = cut + target_bytes
+    return list(zip(starts, starts[1:] + [size], strict=True))
+
+
+def line_number_at(path: str | os.PathLike, offset: int) -> int:
+    """The number of the line starting at byte ``offset`` (just after a ``"\\n"``), counted
+    as universal newlines count them (``"\\n"``, ``"\\r\\n"`` and a lone ``"\\r"`` each end
+    a line). Reads the file up to ``offset``: used on the error path only.
+
+    Example:
+        >>> import pathlib, tempfile
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "a.txt"
+        >>> _ = path.write_bytes(b"a\\rb\\r\\nc\\nd")
+        >>> line_number_at(path, 8)
+        4
+    """
+    breaks = 0
+    carry = b""
+    with open(path, "rb") as handle:
+        left = offset
+        while left > 0:
+            block = handle.read(min(left, 1 << 20))
+            if not block:
+                break
+            left -= len(block)
+            text = carry + block
+            # A trailing "\r" may pair with a "\n" in the next block: keep it for then.
+            carry = b"\r" if text.endswith(b"\r") and left > 0 else b""
+            if carry:
+                text = text[:-1]
+            breaks += text.count(b"\n") + text.count(b"\r") - text.count(b"\r\n")
+    return breaks + 1

@@ -8,6 +8,7 @@ an unknown corpus name fails at once, naming it.
 from __future__ import annotations
 
 import bz2
+import functools
 import gzip
 import io
 import json
@@ -26,6 +27,9 @@ from kexue.corpora.reading import (
     check_encoding_errors,
     check_max_line_chars,
     has_invalid_utf8,
+    line_cuts,
+    line_number_at,
+    open_byte_range,
     physical_lines,
     read_checked,
     repair_invalid_utf8,
@@ -82,6 +86,12 @@ def _open_text(path: Path) -> IO[str]:
     return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape")
 
 
+def _open_shard(path: Path, shard: Shard) -> IO[str]:
+    if shard.stop is None:
+        return _open_text(path)
+    return open_byte_range(path, shard.start, shard.stop)
+
+
 def _inner_suffix(path: Path) -> str:
     """``.txt`` for ``a.txt`` and ``a.txt.gz``."""
     name = path.name.lower()
@@ -92,10 +102,82 @@ def _inner_suffix(path: Path) -> str:
     return os.path.splitext(name)[1]
 
 
+@dataclass(frozen=True)
+class Shard:
+    """A part of a source that a worker process reads by itself (see :meth:`Source.shards`).
+
+    Attributes:
+        source: the (picklable) source.
+        start, stop: a byte range ``[start, stop)`` of the source's file, cut at line
+            boundaries, or for :class:`InewsSource` the part ``start`` of ``stop`` equal
+            parts of each split's documents; ``stop=None`` means the whole source.
+        size: estimated uncompressed bytes, to plan and schedule the work.
+    """
+
+    source: Source
+    start: int = 0
+    stop: int | None = None
+    size: int = 0
+
+    def lines(self, stats: ReadStats, *, encoding_errors: str = "replace",
+              max_line_chars: int = DEFAULT_MAX_LINE_CHARS) -> Iterator[str]:
+        """Yield the shard's lines as a whole read of its source would, updating ``stats``.
+
+        A bad record inside a byte range is reported with its true line number in the
+        file: the lines before the range are counted (on this error path only) and the
+        range is read again from that number, so the error names the file and line.
+        """
+        kwargs = {"encoding_errors": encoding_errors, "max_line_chars": max_line_chars}
+        try:
+            yield from self.source.read_shard(self, stats, **kwargs)
+        except ValueError:
+            path = getattr(self.source, "path", None)
+            if self.stop is None or self.start == 0 or path is None:
+                raise
+            first_line = line_number_at(path, self.start)
+            for _ in self.source.read_shard(self, ReadStats(), first_line=first_line,
+                                            **kwargs):
+                pass
+            raise
+
+
+def _compressed_size(path: Path) -> int:
+    """Estimated uncompressed bytes of a compressed file (gzip states it, modulo 2**32)."""
+    size = path.stat().st_size
+    if path.suffix.lower() == ".gz" and size >= 18:
+        with open(path, "rb") as handle:
+            handle.seek(-4, os.SEEK_END)
+            stated = int.from_bytes(handle.read(4), "little")
+        if stated >= size:
+            return stated
+    return 4 * size
+
+
+def _range_shards(source: Source, path: Path, target_bytes: int) -> list[Shard]:
+    if path.suffix.lower() in COMPRESSORS:  # a compressed stream cannot be entered midway
+        return [Shard(source, size=_compressed_size(path))]
+    return [Shard(source, start, stop, stop - start)
+            for start, stop in line_cuts(path, target_bytes)]
+
+
 class Source:
-    """A stream of documents; subclasses define :meth:`documents` and :meth:`lines`."""
+    """A stream of documents; subclasses define :meth:`documents` and :meth:`lines`, and
+    shardable ones :meth:`shards` and :meth:`read_shard`."""
 
     name: str = ""
+
+    def shards(self, target_bytes: int) -> list[Shard] | None:
+        """Cut the source into shards of about ``target_bytes`` that worker processes read
+        themselves; ``None`` when it cannot be shared out (standard input, custom sources):
+        then the caller reads its lines and ships them."""
+        return None
+
+    def read_shard(self, shard: Shard, stats: ReadStats, *, encoding_errors: str = "replace",
+                   max_line_chars: int = DEFAULT_MAX_LINE_CHARS,
+                   first_line: int = 1) -> Iterator[str]:
+        """Yield the lines of one of this source's shards (see :meth:`Shard.lines`)."""
+        yield from self.lines(stats, encoding_errors=encoding_errors,
+                              max_line_chars=max_line_chars)
 
     def documents(self) -> Iterator[str]:
         """Yield whole documents as strings."""
@@ -107,6 +189,12 @@ class Source:
         for document in self.documents():
             stats.documents += 1
             yield from text_lines(document, stats, max_line_chars)
+
+
+@functools.lru_cache(maxsize=1)
+def _inews_documents(split: str) -> tuple[str, ...]:
+    # A worker reading several shards of one split unpickles it once.
+    return tuple(load_inews(split).documents())
 
 
 @dataclass
@@ -122,6 +210,35 @@ class InewsSource(Source):
     def documents(self) -> Iterator[str]:
         for split in self.splits:
             yield from load_inews(split).documents()
+
+    def shards(self, target_bytes: int) -> list[Shard]:
+        from kexue.corpora.inews import inews_dir
+
+        # Size from the pickles on disk (the parent never loads the articles): each split
+        # is cut into `parts` equal runs of documents, one shard per run and split.
+        folder = inews_dir()
+        shards = []
+        for split in self.splits:
+            size = (folder / f"{split}.pkl").stat().st_size
+            parts = max(1, -(-size // target_bytes))
+            shards.extend(Shard(InewsSource((split,)), part, parts, -(-size // parts))
+                          for part in range(parts))
+        return shards
+
+    def read_shard(self, shard: Shard, stats: ReadStats, *, encoding_errors: str = "replace",
+                   max_line_chars: int = DEFAULT_MAX_LINE_CHARS,
+                   first_line: int = 1) -> Iterator[str]:
+        if shard.stop is None:
+            yield from self.lines(stats, max_line_chars=max_line_chars)
+            return
+        for split in self.splits:
+            documents = _inews_documents(split)
+            count = len(documents)
+            part = documents[count * shard.start // shard.stop:
+                             count * (shard.start + 1) // shard.stop]
+            for document in part:
+                stats.documents += 1
+                yield from text_lines(document, stats, max_line_chars)
 
 
 class _LineFileSource(Source):
@@ -142,10 +259,19 @@ class _LineFileSource(Source):
 
     def lines(self, stats: ReadStats, *, encoding_errors: str = "replace",
               max_line_chars: int = DEFAULT_MAX_LINE_CHARS) -> Iterator[str]:
-        with _open_text(self.path) as handle:
+        yield from self.read_shard(Shard(self), stats, encoding_errors=encoding_errors,
+                                   max_line_chars=max_line_chars)
+
+    def shards(self, target_bytes: int) -> list[Shard]:
+        return _range_shards(self, self.path, target_bytes)
+
+    def read_shard(self, shard: Shard, stats: ReadStats, *, encoding_errors: str = "replace",
+                   max_line_chars: int = DEFAULT_MAX_LINE_CHARS,
+                   first_line: int = 1) -> Iterator[str]:
+        with _open_shard(self.path, shard) as handle:
             for _, line in physical_lines(handle, str(self.path), stats,
                                           encoding_errors=encoding_errors,
-                                          max_line_chars=max_line_chars):
+                                          max_line_chars=max_line_chars, first_line=first_line):
                 stats.documents += 1
                 yield from text_lines(self._clean(line), stats, max_line_chars)
 
@@ -187,11 +313,21 @@ class TextFileSource(Source):
 
     def lines(self, stats: ReadStats, *, encoding_errors: str = "replace",
               max_line_chars: int = DEFAULT_MAX_LINE_CHARS) -> Iterator[str]:
-        stats.documents += 1
-        with _open_text(self.path) as handle:
+        yield from self.read_shard(Shard(self), stats, encoding_errors=encoding_errors,
+                                   max_line_chars=max_line_chars)
+
+    def shards(self, target_bytes: int) -> list[Shard]:
+        return _range_shards(self, self.path, target_bytes)
+
+    def read_shard(self, shard: Shard, stats: ReadStats, *, encoding_errors: str = "replace",
+                   max_line_chars: int = DEFAULT_MAX_LINE_CHARS,
+                   first_line: int = 1) -> Iterator[str]:
+        if shard.start == 0:  # the file is one document: counted by its first shard
+            stats.documents += 1
+        with _open_shard(self.path, shard) as handle:
             for _, piece in physical_lines(handle, str(self.path), stats,
                                            encoding_errors=encoding_errors,
-                                           max_line_chars=max_line_chars):
+                                           max_line_chars=max_line_chars, first_line=first_line):
                 stats.lines += 1
                 stats.characters += len(piece)
                 yield piece
@@ -248,11 +384,12 @@ class JsonlFileSource(Source):
     def name(self) -> str:  # type: ignore[override]
         return str(self.path)
 
-    def _records(self, stats: ReadStats, encoding_errors: str) -> Iterator[str]:
+    def _records(self, stats: ReadStats, encoding_errors: str,
+                 shard: Shard | None = None, first_line: int = 1) -> Iterator[str]:
         keys = self.field.split(".")
-        with _open_text(self.path) as handle:
+        with _open_shard(self.path, shard or Shard(self)) as handle:
             raws = iter(lambda: read_checked(handle, str(self.path)), "")
-            for lineno, raw in enumerate(raws, start=1):
+            for lineno, raw in enumerate(raws, start=first_line):
                 if not raw.strip():
                     continue
                 if has_invalid_utf8(raw):
@@ -280,7 +417,16 @@ class JsonlFileSource(Source):
 
     def lines(self, stats: ReadStats, *, encoding_errors: str = "replace",
               max_line_chars: int = DEFAULT_MAX_LINE_CHARS) -> Iterator[str]:
-        for document in self._records(stats, encoding_errors):
+        yield from self.read_shard(Shard(self), stats, encoding_errors=encoding_errors,
+                                   max_line_chars=max_line_chars)
+
+    def shards(self, target_bytes: int) -> list[Shard]:
+        return _range_shards(self, self.path, target_bytes)
+
+    def read_shard(self, shard: Shard, stats: ReadStats, *, encoding_errors: str = "replace",
+                   max_line_chars: int = DEFAULT_MAX_LINE_CHARS,
+                   first_line: int = 1) -> Iterator[str]:
+        for document in self._records(stats, encoding_errors, shard, first_line):
             stats.documents += 1
             yield from text_lines(document, stats, max_line_chars)
 

@@ -200,7 +200,9 @@ class CausalCrossAttention(keras.layers.Layer):
         weights = ops.where(seen, ops.softmax(scores, axis=-1), ops.zeros_like(scores))
         mixed = ops.einsum("bhqk,bkhd->bqhd", weights, cache["value"])
         output = self.attention.output_dense(mixed)
-        return sequence_masking(output, ops.any(visible, axis=-1))
+        # (batch, 1) without the causal mask: every query step sees the same keys
+        seen_any = ops.broadcast_to(ops.any(visible, axis=-1), ops.shape(output)[:2])
+        return sequence_masking(output, seen_any)
 
     def compute_output_shape(self, query_shape: Any, value_shape: Any) -> tuple:
         return tuple(query_shape[:2]) + (self.output_dim or query_shape[2],)

@@ -1,7 +1,10 @@
 """Keras 3 optimizer wrappers: Lookahead and lazy (sparse-row) optimizers.
 
-Backend-agnostic (``keras.ops`` only): they run on JAX, TensorFlow and PyTorch, in
-``model.fit`` and in custom training loops, and serialise to ``.keras`` files.
+Written with ``keras.ops``: they run on JAX, TensorFlow and PyTorch, in ``model.fit`` and
+in custom training loops, and serialise to ``.keras`` files. The lazy optimizers have
+private per-backend fast paths (``_torch_rows``: in-place row writes on PyTorch;
+``_tf_rows``: sparse row reads on TensorFlow), imported only on that backend; the
+``keras.ops`` route stays as the reference the tests compare them with.
 
 Example:
     >>> import keras

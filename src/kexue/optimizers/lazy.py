@@ -45,11 +45,13 @@ class Lazy(WrapperMixin, keras.optimizers.Optimizer):
 
     How: the wrapper delegates to an inner optimizer, as ``keras.optimizers.LossScaleOptimizer``
     does, and never changes the object it is given. A plain ``keras.optimizers.Adam``
-    (Keras' own class, without AMSGrad or weight decay) or ``keras.optimizers.SGD`` (with or
-    without momentum or Nesterov, without weight decay) serves as a template: the wrapper's
-    inner optimizer is a fresh, private row-wise Adam / SGD built from
+    (Keras' own class, without AMSGrad or weight decay), ``keras.optimizers.SGD`` (with or
+    without momentum or Nesterov) or ``keras.optimizers.RMSprop`` (with or without momentum,
+    centered or not), without weight decay, serves as a template: the wrapper's inner
+    optimizer is a fresh, private row-wise Adam / SGD / RMSprop built from
     ``optimizer.get_config()``, whose own ``update_step`` applies the lazy rule (no
-    snapshots); ``get_config`` still names ``Adam`` / ``SGD``. Read its state and set its
+    snapshots; on PyTorch the rows are written in place, see ``_RowMasked``);
+    ``get_config`` still names the public class. Read its state and set its
     learning rate through the wrapper (``lazy.learning_rate``, ``lazy.iterations``,
     ``lazy.inner_optimizer``), not through the template. Any other optimizer is the inner
     optimizer itself: it runs its ordinary step after the lazy variables and their row-wise
@@ -108,7 +110,7 @@ class Lazy(WrapperMixin, keras.optimizers.Optimizer):
         # is left as it is); any other optimizer is wrapped as given.
         fused = _fused_copy(optimizer)
         if fused is not None:
-            fused.set_row_masks({}, mode)
+            fused.set_lazy((), mode)
         super().__init__(learning_rate=0.0, name=name)
         self.inner_optimizer = optimizer if fused is None else fused
         self.mode = mode
@@ -175,16 +177,17 @@ class Lazy(WrapperMixin, keras.optimizers.Optimizer):
             getattr(inner, name, None) is not None
             for name in ("clipnorm", "clipvalue", "global_clipnorm", "loss_scale_factor")
         )
-        masks = {}
+        torch_fast = keras.backend.backend() == "torch" and _FAST_PATHS[0]
+        lazy = []
         saved = []
         for position, (grad, index) in enumerate(zip(grads, positions, strict=True)):
             if grad is None or index not in self._lazy_slots:
                 continue
             variable = self._trainable_variables[index]
+            lazy.append(index)
             if is_indexed_slices(grad) and keep_slices:
                 # Sparse update of the present rows only (TensorFlow): duplicates summed.
                 grads[position] = _summed_slices(grad)
-                masks[index] = None
                 continue
             if is_indexed_slices(grad):
                 # Densify (duplicate indices summed, as TFA does): Keras' TF Adam squares
@@ -194,26 +197,36 @@ class Lazy(WrapperMixin, keras.optimizers.Optimizer):
                     grad.values,
                     tuple(variable.shape),
                 )
-            present = _present_rows(grad, variable)
-            if fused:
-                masks[index] = present
+            if fused:  # the inner optimizer finds the present rows itself
                 continue
             held = [variable] + (self._lazy_slots[index] if self.mode == "sparse" else [])
-            saved.append((present, held, [snapshot(h) for h in held]))
+            if torch_fast:
+                from kexue.optimizers import _torch_rows
+
+                present = _torch_rows.present_row_indices(value(grads[position]))
+                saved.append((present, held, _torch_rows.snapshot(held), True))
+            else:
+                present = _present_rows(grad, variable)
+                saved.append((present, held, [snapshot(h) for h in held], False))
         if fused:
-            inner.set_row_masks(masks, self.mode)
+            inner.set_lazy(lazy, self.mode)
         return saved
 
     def _after_inner(self, saved: Any) -> None:
         if isinstance(self.inner_optimizer, _RowMasked):
-            self.inner_optimizer.set_row_masks({}, self.mode)
-        for present, held, old_values in saved:
+            self.inner_optimizer.set_lazy((), self.mode)
+        for present, held, old_values, torch_fast in saved:
+            if torch_fast:
+                from kexue.optimizers import _torch_rows
+
+                _torch_rows.restore_absent_rows(present, held, old_values)
+                continue
             for variable, old in zip(held, old_values, strict=True):
                 variable.assign(_keep_present_rows(present, value(variable), old))
 
     def get_config(self) -> dict[str, Any]:
         inner = self.inner_optimizer
-        if isinstance(inner, _RowMasked):  # the fused copy of a plain Adam / SGD: saved as such
+        if isinstance(inner, _RowMasked):  # a fused copy: saved as the public class
             inner = inner._plain_class.from_config(inner.get_config())
         return {
             "name": self.name,
@@ -241,9 +254,9 @@ class LazyAdam(Lazy):
     ε = 1e-7; absent rows keep θ, m and v. With ``mode="step"`` m and v update on every row
     and only θ's step is masked (Su Jianlin's variant). Other variables follow plain Adam.
     The lazy rule is part of Adam's own update: on TensorFlow only the rows of the
-    ``IndexedSlices`` gradient are gathered, updated and scattered back; on PyTorch
-    "sparse" mode finds the present rows with ``nonzero`` and updates them the same way;
-    otherwise (JAX, PyTorch "step" mode) one masked element-wise update. Other variables
+    ``IndexedSlices`` gradient are gathered, updated and scattered back; on PyTorch the
+    present rows are written in place (in "step" mode after m and v moved in place on every
+    row); on JAX one masked element-wise update. Other variables
     take Keras' own Adam ``update_step``. The inner optimizer is a private Adam subclass
     built from ``keras.optimizers.Adam(...)``'s config (see :class:`Lazy`). With
     ``weight_decay`` or ``amsgrad`` the generic snapshot-and-restore path of :class:`Lazy`
@@ -306,24 +319,31 @@ class LazyAdam(Lazy):
 
 
 class _RowMasked:
-    """Mixin: an optimizer whose update of a variable can be restricted to present rows.
+    """Mixin: an optimizer whose update of a lazy variable is restricted to present rows.
 
-    ``Lazy`` sets the masks just before each step, so the lazy rule is part of the
-    optimizer's own update instead of snapshotting the variable and its state and restoring
-    absent rows afterwards (what ``Lazy`` does for any other optimizer). How, by backend:
+    ``Lazy`` names the lazy variables and the mode before each step, so the lazy rule is
+    part of the optimizer's own update instead of snapshotting the variable and its state
+    and restoring absent rows afterwards (what ``Lazy`` does for any other optimizer). A
+    subclass writes its rule once, in ``keras.ops``, as ``_state_rule`` (new per-row state
+    from the gradient and the old state) and ``_param_rule`` (the new parameter from the
+    gradient and the new state); both work on whole tables and on gathered rows alike.
+    How it is applied, by backend:
 
     - a ``tf.IndexedSlices`` gradient (TensorFlow; duplicates already summed by
       ``_summed_slices``): only the present rows are gathered, updated and scattered back
-      ("step" mode: the state decays densely, as with a zero gradient, first);
-    - a dense gradient on PyTorch (eager) in "sparse" mode: the present rows are found with
-      ``nonzero`` and updated the same way, gather and scatter;
-    - any other dense gradient (JAX / XLA with static shapes, PyTorch "step" mode): one
-      masked element-wise update.
+      ("step" mode: the state moves densely, absent rows with a zero gradient, and only
+      the parameter's present rows are scattered);
+    - a dense gradient on PyTorch: ``kexue.optimizers._torch_rows`` finds the present rows
+      and writes the rule's results into them in place (``index_copy_`` under
+      ``no_grad``; "step" mode: the state moves densely in place first). The ``keras.ops``
+      route (gather, ``scatter_update``, or a masked select in "step" mode) is kept as the
+      reference (``_use_fast_paths(False)``); tests require both to give identical bits;
+    - any other dense gradient (JAX / XLA with static shapes): one masked element-wise
+      update.
 
-    Without masks it is exactly the public optimizer it extends (Keras' generic
-    ``update_step``, the one Keras runs for any subclass of Adam / SGD). Only ``Lazy``
-    creates instances, from the config of a plain optimizer (``_fused_copy``). A subclass
-    defines ``fusable(config)`` and ``_masked_update(gradient, variable, lr, present)``.
+    Without lazy variables it is exactly the public optimizer it extends (Keras' generic
+    ``update_step``, the one Keras runs for any subclass). Only ``Lazy`` creates instances,
+    from the config of a plain optimizer (``_fused_copy``).
     """
 
     _default_name = "row_masked"
@@ -332,32 +352,109 @@ class _RowMasked:
     def __init__(self, *args: Any, name: str | None = None, **kwargs: Any) -> None:
         # The automatic name would start with "_", which TensorFlow refuses as a scope.
         super().__init__(*args, name=name or self._default_name, **kwargs)
-        self.set_row_masks({}, "sparse")
+        self.set_lazy((), "sparse")
 
-    def fusable(self) -> bool:
+    @staticmethod
+    def fusable(config: dict[str, Any]) -> bool:
         """Whether the fused row-wise rule covers this configuration."""
         raise NotImplementedError
 
-    def set_row_masks(self, masks: dict[int, Any], mode: str) -> None:
-        """Masks (rows, 1, ...) by variable index for the next step; None: IndexedSlices."""
-        # Plain attributes: step-local tensors, not optimizer state.
-        object.__setattr__(self, "_row_masks", masks)
-        object.__setattr__(self, "_row_mask_mode", mode)
+    def set_lazy(self, indices: Any, mode: str) -> None:
+        """The variable indices updated lazily at the next steps, and the mode."""
+        # Plain attributes: not optimizer state.
+        object.__setattr__(self, "_lazy_set", frozenset(indices))
+        object.__setattr__(self, "_lazy_mode", mode)
+
+    # The rule, written once in keras.ops. `terms` are per-step scalars (`_terms`).
+    def _terms(self, variable: Any, learning_rate: Any) -> dict[str, Any]:
+        return {"lr": ops.cast(learning_rate, variable.dtype)}
+
+    def _states(self, index: int) -> list[Any]:
+        raise NotImplementedError
+
+    def _state_rule(self, gradient: Any, states: list[Any], terms: dict) -> list[Any]:
+        raise NotImplementedError
+
+    def _param_rule(self, gradient: Any, states: list[Any], variable: Any, terms: dict) -> Any:
+        raise NotImplementedError
 
     def update_step(self, gradient: Any, variable: Any, learning_rate: Any) -> None:
         index = self._get_variable_index(variable)
-        if index not in self._row_masks:
+        if index not in self._lazy_set:
             super().update_step(gradient, variable, learning_rate)
             return
-        present = self._row_masks[index]
-        if not is_indexed_slices(gradient):
-            gradient = ops.cast(gradient, variable.dtype)
-            if present is None:  # IndexedSlices expected, densified on the way (robustness)
-                present = _present_rows(gradient, variable)
-        self._masked_update(gradient, variable, learning_rate, present)
+        terms = self._terms(variable, learning_rate)
+        states = self._states(index)
+        if is_indexed_slices(gradient):
+            rows = ops.cast(gradient.indices, "int32")
+            grad_rows = ops.cast(gradient.values, variable.dtype)
+            self._update_rows(rows, grad_rows, states, variable, terms, gradient)
+            return
+        gradient = ops.cast(gradient, variable.dtype)
+        if keras.backend.backend() == "torch":
+            if _FAST_PATHS[0]:
+                from kexue.optimizers import _torch_rows
 
-    def _masked_update(self, gradient: Any, variable: Any, learning_rate: Any, present: Any):
-        raise NotImplementedError
+                _torch_rows.lazy_update(self, gradient, states, variable, terms)
+                return
+            if self._lazy_mode == "sparse":
+                present = _present_rows(gradient, variable)
+                rows = ops.nonzero(ops.reshape(present, (-1,)))[0]
+                grad_rows = ops.take(gradient, rows, axis=0)
+                self._update_rows(rows, grad_rows, states, variable, terms)
+                return
+        self._update_masked(gradient, states, variable, terms)
+
+    def _update_masked(self, gradient: Any, states: list[Any], variable: Any, terms: dict):
+        """Dense: the rule on every row, kept on the present rows ("step": state everywhere)."""
+        present = _present_rows(gradient, variable)
+        new_states = self._state_rule(gradient, [value(s) for s in states], terms)
+        if self._lazy_mode == "sparse":
+            new_states = [
+                ops.where(present, new, value(s)) for s, new in zip(states, new_states, strict=True)
+            ]
+        for state, new in zip(states, new_states, strict=True):
+            self.assign(state, new)
+        # The step reads the assigned (masked) state, equal to the unmasked one on present
+        # rows, where it counts: reading the unmasked state as well as the old one would
+        # make XLA keep both and copy the state buffers instead of updating them in place.
+        new_var = self._param_rule(gradient, new_states, value(variable), terms)
+        self.assign(variable, ops.where(present, new_var, value(variable)))
+
+    def _update_rows(
+        self,
+        rows: Any,
+        grad_rows: Any,
+        states: list[Any],
+        variable: Any,
+        terms: dict,
+        slices: Any = None,
+    ) -> None:
+        """The rule on the given rows only (each row once, or repeated with equal values)."""
+        old_var = _gather_rows(variable, rows)
+        if self._lazy_mode == "step" and states:
+            # Every row's state moves (a zero gradient on absent rows), then the present
+            # rows' state is overwritten from its old value and the gradient, in the dense
+            # tensor before it is assigned: the state variables are only read and assigned
+            # densely, never scattered into (a TensorFlow variable once updated by a scatter
+            # copies its whole buffer on each later dense read).
+            # One dense read of each state, a tensor: gathering rows from the variable
+            # itself would be a sparse access, after which its dense reads copy it.
+            current = [ops.convert_to_tensor(value(s)) for s in states]
+            zero = ops.zeros((), dtype=variable.dtype)
+            full = self._state_rule(zero, current, terms)
+            old_states = [ops.take(c, rows, axis=0) for c in current]
+            new_states = self._state_rule(grad_rows, old_states, terms)
+            index = ops.expand_dims(rows, -1)
+            for state, dense, new in zip(states, full, new_states, strict=True):
+                self.assign(state, ops.scatter_update(dense, index, new))
+        else:
+            old_states = [_gather_rows(s, rows) for s in states]
+            new_states = self._state_rule(grad_rows, old_states, terms)
+            for state, new in zip(states, new_states, strict=True):
+                self._assign_rows(state, rows, new, slices)
+        new_var = self._param_rule(grad_rows, new_states, old_var, terms)
+        self._assign_rows(variable, rows, new_var, slices)
 
     def _assign_rows(self, variable: Any, rows: Any, new_rows: Any, slices: Any) -> None:
         if slices is not None:
@@ -370,7 +467,7 @@ class _RowMasked:
 
 
 class _RowMaskedAdam(_RowMasked, keras.optimizers.Adam):
-    """Adam whose update of a variable can be restricted to the rows present in the batch."""
+    """Adam (Keras' arithmetic) whose update of a lazy variable is row-wise."""
 
     _default_name = "row_masked_adam"
     _plain_class = keras.optimizers.Adam
@@ -381,84 +478,33 @@ class _RowMaskedAdam(_RowMasked, keras.optimizers.Adam):
         # both are left to the snapshot path.
         return not config.get("amsgrad") and not config.get("weight_decay")
 
-    def _masked_update(self, gradient: Any, variable: Any, learning_rate: Any, present: Any):
-        index = self._get_variable_index(variable)
+    def _terms(self, variable: Any, learning_rate: Any) -> dict[str, Any]:
         lr = ops.cast(learning_rate, variable.dtype)
         local_step = ops.cast(self.iterations + 1, variable.dtype)
         beta_1_power = ops.power(ops.cast(self.beta_1, variable.dtype), local_step)
         beta_2_power = ops.power(ops.cast(self.beta_2, variable.dtype), local_step)
-        alpha = lr * ops.sqrt(1 - beta_2_power) / (1 - beta_1_power)
-        m = self._momentums[index]
-        v = self._velocities[index]
-        if is_indexed_slices(gradient):
-            self._update_rows(gradient.indices, gradient.values, m, v, variable, alpha, gradient)
-            return
-        if keras.backend.backend() == "torch" and self._row_mask_mode == "sparse":
-            rows = ops.nonzero(ops.reshape(present, (-1,)))[0]
-            self._update_rows(rows, ops.take(gradient, rows, axis=0), m, v, variable, alpha)
-            return
-        # The same arithmetic as keras' Adam, so present rows are bit-equal to it.
-        new_m = ops.add(value(m), ops.multiply(ops.subtract(gradient, m), 1 - self.beta_1))
-        new_v = ops.add(
-            value(v), ops.multiply(ops.subtract(ops.square(gradient), v), 1 - self.beta_2)
-        )
-        if self._row_mask_mode == "sparse":
-            new_m = ops.where(present, new_m, value(m))
-            new_v = ops.where(present, new_v, value(v))
-        self.assign(m, new_m)
-        self.assign(v, new_v)
-        # The step reads the *assigned* moments (equal on present rows, where it counts):
-        # reading the old m and v too would make XLA copy both buffers before updating
-        # them in place.
-        step = ops.divide(ops.multiply(new_m, alpha), ops.add(ops.sqrt(new_v), self.epsilon))
-        self.assign(
-            variable, ops.where(present, ops.subtract(value(variable), step), value(variable))
-        )
+        return {"alpha": lr * ops.sqrt(1 - beta_2_power) / (1 - beta_1_power)}
 
-    def _adam_moments(self, gradient: Any, m: Any, v: Any, dense: bool) -> tuple[Any, Any]:
-        """New m and v (Keras Adam's arithmetic); assigned when ``dense``."""
-        new_m = ops.add(value(m), ops.multiply(ops.subtract(gradient, value(m)), 1 - self.beta_1))
-        new_v = ops.add(
-            value(v),
-            ops.multiply(ops.subtract(ops.square(gradient), value(v)), 1 - self.beta_2),
-        )
-        if dense:
-            self.assign(m, new_m)
-            self.assign(v, new_v)
-        return new_m, new_v
+    def _states(self, index: int) -> list[Any]:
+        return [self._momentums[index], self._velocities[index]]
 
-    def _update_rows(
-        self,
-        rows: Any,
-        grad_rows: Any,
-        m: Any,
-        v: Any,
-        variable: Any,
-        alpha: Any,
-        slices: Any = None,
-    ) -> None:
-        """Adam on the given rows only (each row once, or repeated with equal values)."""
-        rows = ops.cast(rows, "int32")
-        grad_rows = ops.cast(grad_rows, variable.dtype)
-        old = [ops.take(value(x), rows, axis=0) for x in (m, v, variable)]
-        if self._row_mask_mode == "step":
-            # Every row's moments move (zero gradient on absent rows); the present rows'
-            # moments are then overwritten from their old values and gradients.
-            zeros = ops.zeros((), dtype=variable.dtype)
-            self._adam_moments(zeros, m, v, dense=True)
-        new_m, new_v = self._adam_moments(grad_rows, old[0], old[1], dense=False)
-        self._assign_rows(m, rows, new_m, slices)
-        self._assign_rows(v, rows, new_v, slices)
-        step = ops.divide(ops.multiply(new_m, alpha), ops.add(ops.sqrt(new_v), self.epsilon))
-        self._assign_rows(variable, rows, ops.subtract(old[2], step), slices)
+    def _state_rule(self, gradient: Any, states: list[Any], terms: dict) -> list[Any]:
+        m, v = states
+        new_m = ops.add(m, ops.multiply(ops.subtract(gradient, m), 1 - self.beta_1))
+        new_v = ops.add(v, ops.multiply(ops.subtract(ops.square(gradient), v), 1 - self.beta_2))
+        return [new_m, new_v]
+
+    def _param_rule(self, gradient: Any, states: list[Any], variable: Any, terms: dict) -> Any:
+        m, v = states
+        step = ops.divide(ops.multiply(m, terms["alpha"]), ops.add(ops.sqrt(v), self.epsilon))
+        return ops.subtract(variable, step)
 
 
 class _RowMaskedSGD(_RowMasked, keras.optimizers.SGD):
-    """SGD (plain, momentum, Nesterov) whose update can be restricted to present rows.
+    """SGD (plain, momentum, Nesterov; Keras' arithmetic) whose lazy update is row-wise.
 
-    Keras' arithmetic: ``m ← momentum·m − lr·g``; ``θ ← θ + m`` (Nesterov:
-    ``θ ← θ + momentum·m − lr·g`` with the new m). Without momentum an absent row (zero
-    gradient) does not move anyway, so only the momentum case has work to do.
+    ``m ← momentum·m − lr·g``; ``θ ← θ + m`` (Nesterov: ``θ ← θ + momentum·m − lr·g`` with
+    the new m); without momentum ``θ ← θ − lr·g``.
     """
 
     _default_name = "row_masked_sgd"
@@ -468,64 +514,100 @@ class _RowMaskedSGD(_RowMasked, keras.optimizers.SGD):
     def fusable(config: dict[str, Any]) -> bool:
         return not config.get("weight_decay")
 
-    def _masked_update(self, gradient: Any, variable: Any, learning_rate: Any, present: Any):
-        lr = ops.cast(learning_rate, variable.dtype)
-        momentum = ops.cast(self.momentum, variable.dtype)
-        m = self.momentums[self._get_variable_index(variable)] if self.momentum != 0 else None
-        slices = gradient if is_indexed_slices(gradient) else None
-        if slices is not None:
-            rows, grad_rows = slices.indices, slices.values
-        elif keras.backend.backend() == "torch" and self._row_mask_mode == "sparse":
-            rows = ops.nonzero(ops.reshape(present, (-1,)))[0]
-            grad_rows = ops.take(gradient, rows, axis=0)
-        else:
-            rows = grad_rows = None
-        if rows is None:  # dense, static shapes (JAX, XLA): masked element-wise update
-            if m is None:
-                new_var = ops.subtract(value(variable), ops.multiply(gradient, lr))
-            else:
-                new_m, new_var = self._sgd(gradient, value(m), value(variable), lr, momentum)
-                if self._row_mask_mode == "sparse":
-                    new_m = ops.where(present, new_m, value(m))
-                self.assign(m, new_m)
-            self.assign(variable, ops.where(present, new_var, value(variable)))
-            return
-        rows = ops.cast(rows, "int32")
-        grad_rows = ops.cast(grad_rows, variable.dtype)
-        old_var = ops.take(value(variable), rows, axis=0)
-        if m is None:
-            new_var = ops.subtract(old_var, ops.multiply(grad_rows, lr))
-        else:
-            if self._row_mask_mode == "step":
-                # Every row's momentum moves (momentum·m: absent rows have zero gradient),
-                # then the present rows take theirs. Only TensorFlow slices come here;
-                # PyTorch's "step" mode takes the masked element-wise update above.
-                self.assign(m, ops.multiply(value(m), momentum))
-            old_m = ops.take(value(m), rows, axis=0)
-            if self._row_mask_mode == "step":
-                new_m = ops.subtract(old_m, ops.multiply(grad_rows, lr))
-                new_var = self._sgd(grad_rows, None, old_var, lr, momentum, new_m=new_m)[1]
-            else:
-                new_m, new_var = self._sgd(grad_rows, old_m, old_var, lr, momentum)
-            self._assign_rows(m, rows, new_m, slices)
-        self._assign_rows(variable, rows, new_var, slices)
+    def _terms(self, variable: Any, learning_rate: Any) -> dict[str, Any]:
+        return {
+            "lr": ops.cast(learning_rate, variable.dtype),
+            "momentum": ops.cast(self.momentum, variable.dtype),
+        }
 
-    def _sgd(self, gradient: Any, m: Any, var: Any, lr: Any, momentum: Any, new_m: Any = None):
-        """Keras SGD's arithmetic on tensors: the new momentum and the new parameter."""
-        if new_m is None:
-            new_m = ops.subtract(ops.multiply(m, momentum), ops.multiply(gradient, lr))
+    def _states(self, index: int) -> list[Any]:
+        return [self.momentums[index]] if self.momentum != 0 else []
+
+    def _state_rule(self, gradient: Any, states: list[Any], terms: dict) -> list[Any]:
+        if not states:
+            return []
+        (m,) = states
+        scaled = ops.multiply(gradient, terms["lr"])
+        return [ops.subtract(ops.multiply(m, terms["momentum"]), scaled)]
+
+    def _param_rule(self, gradient: Any, states: list[Any], variable: Any, terms: dict) -> Any:
+        if not states:
+            return ops.subtract(variable, ops.multiply(gradient, terms["lr"]))
+        (m,) = states
         if self.nesterov:
-            step = ops.subtract(ops.multiply(new_m, momentum), ops.multiply(gradient, lr))
+            step = ops.subtract(
+                ops.multiply(m, terms["momentum"]), ops.multiply(gradient, terms["lr"])
+            )
+            return ops.add(variable, step)
+        return ops.add(variable, m)
+
+
+class _RowMaskedRMSprop(_RowMasked, keras.optimizers.RMSprop):
+    """RMSprop (plain, momentum, centered; Keras' arithmetic) whose lazy update is row-wise.
+
+    ``s ← ρ·s + (1−ρ)·g²`` (centered: also ``a ← ρ·a + (1−ρ)·g``, denominator ``s − a² + ε``,
+    else ``s + ε``); ``Δ = lr·g / sqrt(denominator)``; with momentum ``m ← μ·m + Δ``,
+    ``θ ← θ − m``, else ``θ ← θ − Δ``.
+    """
+
+    _default_name = "row_masked_rmsprop"
+    _plain_class = keras.optimizers.RMSprop
+
+    @staticmethod
+    def fusable(config: dict[str, Any]) -> bool:
+        return not config.get("weight_decay")
+
+    def _states(self, index: int) -> list[Any]:
+        states = [self._velocities[index]]
+        if self.centered:
+            states.append(self._average_gradients[index])
+        if self.momentum > 0:
+            states.append(self._momentums[index])
+        return states
+
+    def _increment(self, gradient: Any, velocity: Any, average: Any, lr: Any) -> Any:
+        if self.centered:
+            denominator = velocity - ops.square(average) + self.epsilon
         else:
-            step = new_m
-        return new_m, ops.add(var, step)
+            denominator = ops.add(velocity, self.epsilon)
+        return ops.divide(ops.multiply(lr, gradient), ops.sqrt(denominator))
+
+    def _state_rule(self, gradient: Any, states: list[Any], terms: dict) -> list[Any]:
+        rho = self.rho
+        squared = ops.square(gradient)
+        velocity = ops.add(ops.multiply(rho, states[0]), ops.multiply(1 - rho, squared))
+        new = [velocity]
+        average = None
+        if self.centered:
+            average = ops.add(ops.multiply(rho, states[1]), ops.multiply(1 - rho, gradient))
+            new.append(average)
+        if self.momentum > 0:
+            increment = self._increment(gradient, velocity, average, terms["lr"])
+            new.append(ops.add(ops.multiply(self.momentum, states[-1]), increment))
+        return new
+
+    def _param_rule(self, gradient: Any, states: list[Any], variable: Any, terms: dict) -> Any:
+        if self.momentum > 0:
+            return ops.subtract(variable, states[-1])
+        average = states[1] if self.centered else None
+        return ops.subtract(variable, self._increment(gradient, states[0], average, terms["lr"]))
 
 
-_FUSED: tuple[type, ...] = (_RowMaskedAdam, _RowMaskedSGD)
+_FUSED: tuple[type, ...] = (_RowMaskedAdam, _RowMaskedSGD, _RowMaskedRMSprop)
+# The per-backend fast paths (PyTorch: in-place row writes); tests switch them off to compare
+# with the keras.ops reference route.
+_FAST_PATHS = [True]
+
+
+def _use_fast_paths(enabled: bool) -> bool:
+    """Switch the per-backend fast paths on or off; returns the previous setting."""
+    previous = _FAST_PATHS[0]
+    _FAST_PATHS[0] = bool(enabled)
+    return previous
 
 
 def _fused_copy(optimizer: Any) -> Any:
-    """A row-masked copy of a plain Keras Adam / SGD built from its config, else None.
+    """A row-masked copy of a plain Keras Adam / SGD / RMSprop built from its config, or None.
 
     "Plain" means Keras' own class (the public one, or the per-backend class Keras
     instantiates for it), not a user's subclass, whose update rule may differ. The copy is
@@ -551,6 +633,15 @@ def _fused_copy(optimizer: Any) -> Any:
             return None
         return copy if copy.get_config() == config else None
     return None
+
+
+def _gather_rows(variable: Any, rows: Any) -> Any:
+    """``ops.take(variable, rows, axis=0)``; on TensorFlow a sparse read (``_tf_rows``)."""
+    if keras.backend.backend() == "tensorflow" and _FAST_PATHS[0]:
+        from kexue.optimizers import _tf_rows
+
+        return _tf_rows.gather_rows(variable, rows)
+    return ops.take(value(variable), rows, axis=0)
 
 
 def _summed_slices(gradient: Any) -> Any:

@@ -31,6 +31,7 @@ class Lookahead(WrapperMixin, keras.optimizers.Optimizer):
     paper's, TF Addons' and ``optax.lookahead``'s convention). An inner step that does not
     happen (a gradient-accumulation micro-step, a LossScaleOptimizer step skipped for
     non-finite gradients) is not counted. Memory: one extra copy of the trainable weights.
+    On PyTorch the synchronisation runs in place (``_torch_rows.lookahead_sync``).
 
     Paper: Zhang, Lucas, Hinton, Ba, "Lookahead Optimizer: k steps forward, 1 step back",
     arXiv 1907.08610 (2019); Keras version after Su Jianlin, kexue.fm/archives/6869.
@@ -147,6 +148,13 @@ class Lookahead(WrapperMixin, keras.optimizers.Optimizer):
             return
 
         def synced_in_place():
+            if keras.backend.backend() == "torch" and not _KERAS_OPS_ONLY[0]:
+                from kexue.optimizers import _torch_rows
+
+                _torch_rows.lookahead_sync(slow, fast, alpha)
+                for slot in resets:
+                    slot.variable.assign(_initial_value(slot))
+                return
             for s, f in zip(slow, fast, strict=True):
                 new = value(s) + alpha * (value(f) - value(s))
                 s.assign(new)
@@ -193,6 +201,10 @@ class Lookahead(WrapperMixin, keras.optimizers.Optimizer):
             config.pop("optimizer"), custom_objects=custom_objects
         )
         return cls(optimizer, **config)
+
+
+# Tests switch the PyTorch in-place sync off to compare it with the keras.ops route.
+_KERAS_OPS_ONLY = [False]
 
 
 class _CopyOf:

@@ -1,8 +1,11 @@
 """Exact word-frequency counting over large corpora, on one machine or a Dask cluster.
 
 The method follows Su Jianlin, "什么时候多进程的加速比可以大于1?" (kexue.fm/archives/7031,
-2019): lines go to workers in batches, every worker counts its batch into a small
-:class:`~collections.Counter`, and the caller merges the batch counters. Unlike the
+2019): every worker counts its part of the corpus into a small :class:`~collections.Counter`
+and the caller merges the counters. Unlike the article, the workers read their parts
+themselves (shards: byte ranges of plain files cut at line boundaries, whole compressed
+files, runs of documents of embedded corpora), so the caller neither reads nor ships text;
+only standard input is read by the caller and shipped in batches of lines. Unlike the
 article's ``parallel_apply`` the pool here (:func:`kexue.parallel.parallel_map`) works under
 every start method, bounds the work in flight and turns a worker failure into an error.
 
@@ -18,11 +21,14 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import chain, islice
+from itertools import chain, islice, repeat
+from operator import add
 
 from kexue._validation import check_bool, check_choice, check_int, check_positive_int
 from kexue.corpora import Corpus, ReadStats, open_corpus
 from kexue.corpora.reading import DEFAULT_MAX_LINE_CHARS
+from kexue.corpora.sources import Shard
+from kexue.parallel import WorkerError
 from kexue.text.tokenizers import Tokenizer
 
 #: counting engines.
@@ -136,25 +142,169 @@ class WordCounts:
         }
 
 
-def _local_results(work: Iterable[list[str]], tokenizer: Tokenizer, *, workers: int,
+def merge_counts(total: dict, counts: dict) -> None:
+    """Add ``counts`` into ``total`` in place (``Counter.update`` without its Python loop:
+    the sums are built by C-level ``map`` and stored by one ``dict.update``).
+
+    Example:
+        >>> total = Counter(a=1, b=2)
+        >>> merge_counts(total, Counter(b=3, c=1))
+        >>> total
+        Counter({'b': 5, 'a': 1, 'c': 1})
+    """
+    keys = counts.keys()
+    sums = map(add, map(total.get, keys, repeat(0)), counts.values())
+    dict.update(total, zip(keys, sums, strict=True))
+
+
+class InputError(ValueError):
+    """A worker could not read its shard (a bad record, invalid UTF-8 under ``"strict"``, a
+    corrupt compressed file); ``count_words`` raises it as a plain ``ValueError`` message."""
+
+
+def _guarded(lines: Iterable[str]) -> Iterator[str]:
+    # Tells reading errors apart from tokenizer errors, which reach the caller as WorkerError.
+    try:
+        yield from lines
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+
+
+def count_shard(tokenizer: Tokenizer, work: Shard | tuple[Shard, ...] | list[str], *,
+                encoding_errors: str = "replace",
+                max_line_chars: int = DEFAULT_MAX_LINE_CHARS) -> tuple[Counter, ReadStats | None,
+                                                                       int, int]:
+    """Count one unit of work in a worker: a :class:`~kexue.corpora.sources.Shard` or a
+    group (tuple) of shards it reads itself, counted into one Counter, or a batch (list) of
+    lines the caller read (standard input).
+
+    Returns:
+        ``(counts, stats, lines, characters)``; ``stats`` is the shards'
+        :class:`~kexue.corpora.ReadStats` (``None`` for a batch: the caller counted it).
+
+    Raises:
+        InputError: a shard holds a bad record; the message names the file and line.
+
+    Example:
+        >>> from kexue.corpora.sources import InewsSource, Shard
+        >>> counts, stats, lines, characters = count_shard(
+        ...     Tokenizer("char"), Shard(InewsSource(("dev",)), 0, 50))
+        >>> stats.documents, lines == stats.lines, counts["，"] > 0
+        (19, True, True)
+    """
+    if isinstance(work, list):
+        counts, lines, characters = count_batch(tokenizer, work)
+        return counts, None, lines, characters
+    stats = ReadStats()
+    counts: Counter = Counter()
+    for shard in (work,) if isinstance(work, Shard) else work:
+        lines = _guarded(shard.lines(stats, encoding_errors=encoding_errors,
+                                     max_line_chars=max_line_chars))
+        # Counter.update on an iterable counts in C (collections._count_elements).
+        counts.update(filter(str.strip, chain.from_iterable(map(tokenizer.function, lines))))
+    return counts, stats, stats.lines, stats.characters
+
+
+def group_shards(shards: list[Shard], groups: int, *, ordered: bool = False
+                 ) -> list[tuple[Shard, ...]]:
+    """Pack shards into at most ``groups`` groups of about equal size (one task each).
+
+    Unless ``ordered``, largest shard first into the least loaded group (LPT), groups
+    largest first; with ``ordered``, runs of consecutive shards.
+
+    Example:
+        >>> from kexue.corpora.sources import InewsSource, Shard
+        >>> shards = [Shard(InewsSource(), i, 5, size) for i, size in enumerate([5, 1, 4, 2, 3])]
+        >>> [[s.size for s in group] for group in group_shards(shards, 2)]
+        [[5, 2, 1], [4, 3]]
+        >>> [[s.size for s in group] for group in group_shards(shards, 2, ordered=True)]
+        [[5, 1, 4], [2, 3]]
+    """
+    import heapq
+
+    groups = max(1, min(groups, len(shards)))
+    if ordered:
+        total = sum(shard.size for shard in shards) or 1
+        runs: list[list[Shard]] = [[]]
+        done = 0
+        for shard in shards:
+            if runs[-1] and done >= total * len(runs) / groups:
+                runs.append([])
+            runs[-1].append(shard)
+            done += shard.size
+        return [tuple(run) for run in runs]
+    bins: list[list[Shard]] = [[] for _ in range(groups)]
+    loads = [(0, index) for index in range(groups)]
+    for shard in sorted(shards, key=lambda shard: -shard.size):
+        load, index = heapq.heappop(loads)
+        bins[index].append(shard)
+        heapq.heappush(loads, (load + shard.size, index))
+    sizes = {index: load for load, index in loads}
+    order = sorted(range(groups), key=lambda index: -sizes[index])
+    return [tuple(bins[index]) for index in order if bins[index]]
+
+
+def plan_work(corpus: Corpus, *, workers: int, shard_bytes: int | None = None,
+              ordered: bool = False, batch_lines: int = 4000,
+              batch_chars: int = 200_000) -> Iterator[tuple[Shard, ...] | list[str]]:
+    """The units of work for ``corpus``: groups of shards of every shardable source, and
+    batches of the lines of the others (read here, lazily, updating ``corpus.stats``).
+
+    Shards are about ``shard_bytes`` long; by default ``total / (16 × workers)`` clamped to
+    1-64 MiB. They are packed into ``max(4 × workers, total / 1 GiB)`` groups
+    (:func:`group_shards`); a worker counts a whole group into one Counter, so the caller
+    merges about 4 counters per worker however large the corpus (a group's vocabulary grows
+    much more slowly than the group), while 4 groups per worker still balance the load.
+
+    Example:
+        >>> work = list(plan_work(open_corpus("reviews"), workers=1, shard_bytes=1 << 20,
+        ...                       ordered=True))
+        >>> len(work), [(shard.source.name, shard.start) for shard in work[0]]
+        (4, [('reviews:neg', 0), ('reviews:neg', 1048661)])
+    """
+    sources = corpus.sources
+    workers = max(workers, 1)
+    sizes = []
+    for source in sources:
+        whole = source.shards(1 << 62)
+        sizes.append(sum(shard.size for shard in whole) if whole else 0)
+    total = sum(sizes)
+    if shard_bytes is None:
+        shard_bytes = min(max(total // (16 * workers), 1 << 20), 64 << 20)
+    groups = max(4 * workers, -(-total // (1 << 30)))
+    shards: list[Shard] = []
+    for source in sources:
+        planned = source.shards(shard_bytes)
+        if planned is None:
+            if ordered and shards:
+                yield from group_shards(shards, groups, ordered=True)
+                shards = []
+            yield from batches(source.lines(corpus.stats, encoding_errors=corpus.encoding_errors,
+                                            max_line_chars=corpus.max_line_chars),
+                               batch_lines=batch_lines, batch_chars=batch_chars)
+        else:
+            shards.extend(planned)
+    if shards:
+        yield from group_shards(shards, groups, ordered=ordered)
+
+
+def _local_results(func: Callable, work: Iterable, tokenizer: Tokenizer, *, workers: int,
                    ordered: bool, start_method: str | None,
-                   max_in_flight: int | None) -> Iterator[tuple[Counter, int, int]]:
+                   max_in_flight: int | None) -> Iterator:
     import multiprocessing
-    from functools import partial
 
     from kexue.parallel import parallel_map
 
     if workers > 0 and (start_method or multiprocessing.get_start_method()) == "fork":
         # Forked workers inherit a tokenizer built here: one dictionary load, not one each.
         tokenizer.function  # noqa: B018
-    yield from parallel_map(partial(count_batch, tokenizer), work, workers=workers,
-                            ordered=ordered, start_method=start_method,
-                            max_in_flight=max_in_flight)
+    yield from parallel_map(func, work, workers=workers, ordered=ordered,
+                            start_method=start_method, max_in_flight=max_in_flight)
 
 
-def _dask_results(work: Iterable[list[str]], tokenizer: Tokenizer, *, workers: int,
-                  ordered: bool, scheduler: str | None, client: object | None,
-                  max_in_flight: int | None) -> Iterator[tuple[Counter, int, int]]:
+def _dask_results(func: Callable, work: Iterable, *, workers: int, ordered: bool,
+                  scheduler: str | None, client: object | None,
+                  max_in_flight: int | None) -> Iterator:
     import logging
 
     try:
@@ -180,15 +330,17 @@ def _dask_results(work: Iterable[list[str]], tokenizer: Tokenizer, *, workers: i
             max_in_flight = 2 * n_threads
         submitted: dict = {}
 
-        def submit(index: int, batch: list[str]):
-            future = client.submit(count_batch, tokenizer, batch, pure=False)
+        def submit(index: int, item):
+            future = client.submit(func, item, pure=False)
             submitted[future.key] = index
             return future
 
-        def collect(future) -> tuple[Counter, int, int]:
+        def collect(future):
             index = submitted.pop(future.key)
             try:
                 return future.result()
+            except InputError:
+                raise
             except Exception as exc:
                 import traceback
 
@@ -196,19 +348,21 @@ def _dask_results(work: Iterable[list[str]], tokenizer: Tokenizer, *, workers: i
 
                 text = "".join(traceback.format_exception(exc))
                 raise WorkerError(index, text) from exc
+            finally:
+                future.release()
 
         if ordered:
             pending: deque = deque()
-            for index, batch in enumerate(work):
-                pending.append(submit(index, batch))
+            for index, item in enumerate(work):
+                pending.append(submit(index, item))
                 if len(pending) >= max_in_flight:
                     yield collect(pending.popleft())
             while pending:
                 yield collect(pending.popleft())
         else:
             running = as_completed()
-            for index, batch in enumerate(work):
-                running.add(submit(index, batch))
+            for index, item in enumerate(work):
+                running.add(submit(index, item))
                 if running.count() >= max_in_flight:
                     yield collect(next(running))
             for future in running:
@@ -232,6 +386,7 @@ def count_words(
     ordered: bool = False,
     start_method: str | None = None,
     min_count: int = 1,
+    shard_bytes: int | None = None,
     batch_lines: int = 4000,
     batch_chars: int = 200_000,
     max_in_flight: int | None = None,
@@ -241,6 +396,13 @@ def count_words(
     progress: Callable[[int, int], object] | None = None,
 ) -> WordCounts:
     """Count word frequencies over files, folders or embedded corpora, exactly.
+
+    Workers read their own shards: plain files are cut into byte ranges at line boundaries,
+    compressed files are one shard each, embedded corpora are cut into runs of documents
+    (see :func:`plan_work`); this process only plans the shards and merges one
+    :class:`~collections.Counter` per shard, so its memory does not grow with the corpus.
+    Standard input (``-``) cannot be shared out: this process reads it and ships batches of
+    lines. A Dask cluster's workers must see the same paths (a shared file system).
 
     Args:
         sources: SOURCE arguments (see :func:`kexue.corpora.open_corpus`) or a
@@ -255,31 +417,36 @@ def count_words(
         engine: ``"local"`` (:func:`kexue.parallel.parallel_map`) or ``"dask"``.
         scheduler: address of a running Dask scheduler (``tcp://host:8786``).
         client: an existing ``distributed.Client`` to use (Dask engine; left open).
-        ordered: merge batch results in input order instead of completion order (the
-            counts are the same either way).
+        ordered: merge results in input order instead of completion order (the counts are
+            the same either way).
         start_method: process start method for the local engine.
         min_count: drop tokens counted fewer times.
-        batch_lines, batch_chars: batch size limits (a batch is one task).
-        max_in_flight: most batches submitted but not merged (default twice the workers).
+        shard_bytes: bytes per shard (``None``: automatic, see :func:`plan_work`).
+        batch_lines, batch_chars: batch size limits for standard input (a batch is one task).
+        max_in_flight: most tasks submitted but not merged (default twice the workers).
         field, encoding_errors, max_line_chars: passed to
             :func:`~kexue.corpora.open_corpus`.
-        progress: called as ``progress(lines_done, characters_done)`` after each batch.
+        progress: called as ``progress(lines_done, characters_done)`` after each task.
 
     Returns:
         A :class:`WordCounts`.
 
     Raises:
-        ValueError, FileNotFoundError: bad arguments or sources, before any work.
-        kexue.parallel.WorkerError: the tokenizer raised on some batch.
+        ValueError, FileNotFoundError: bad arguments or sources, before any work; a bad
+            record (the message names the file and line), when a worker meets it.
+        kexue.parallel.WorkerError: the tokenizer raised on some task.
 
     Example:
         >>> result = count_words("inews:dev", "rjieba", workers=0)
         >>> result.stats.documents, result.top(1)[0][0]
         (999, '，')
     """
+    from functools import partial
+
     engine = check_choice(engine, "engine", ENGINES)
     workers = check_int(workers, "workers", minimum=0, allow_none=True)
     min_count = check_positive_int(min_count, "min_count")
+    shard_bytes = check_positive_int(shard_bytes, "shard_bytes", allow_none=True)
     batch_lines = check_positive_int(batch_lines, "batch_lines")
     batch_chars = check_positive_int(batch_chars, "batch_chars")
     max_in_flight = check_positive_int(max_in_flight, "max_in_flight", allow_none=True)
@@ -294,34 +461,47 @@ def count_words(
     corpus = sources if isinstance(sources, Corpus) else open_corpus(
         sources, field=field, encoding_errors=encoding_errors, max_line_chars=max_line_chars)
     n_workers = (os.cpu_count() or 1) if workers is None else workers
-
-    start = time.perf_counter()
-    work = batches(corpus.lines(), batch_lines=batch_lines, batch_chars=batch_chars)
     if engine == "dask":
         n_workers = n_workers or (os.cpu_count() or 1)
+
+    start = time.perf_counter()
+    work: Iterator = plan_work(corpus, workers=n_workers, shard_bytes=shard_bytes,
+                               ordered=ordered, batch_lines=batch_lines,
+                               batch_chars=batch_chars)
     if n_workers > 1 and client is None and scheduler is None:
-        # Never start more worker processes than there are batches to count.
+        # Never start more worker processes than there are tasks.
         head = list(islice(work, n_workers))
         n_workers = max(1, len(head))
         work = chain(head, work)
+    func = partial(count_shard, tokenizer, encoding_errors=corpus.encoding_errors,
+                   max_line_chars=corpus.max_line_chars)
     if engine == "local":
-        results = _local_results(work, tokenizer, workers=n_workers, ordered=ordered,
+        results = _local_results(func, work, tokenizer, workers=n_workers, ordered=ordered,
                                  start_method=start_method, max_in_flight=max_in_flight)
     else:
-        results = _dask_results(work, tokenizer, workers=n_workers, ordered=ordered,
+        results = _dask_results(func, work, workers=n_workers, ordered=ordered,
                                 scheduler=scheduler, client=client,
                                 max_in_flight=max_in_flight)
     total: Counter = Counter()
     lines_done = chars_done = 0
-    for counts, lines, characters in results:
-        if total:
-            total.update(counts)
-        else:
-            total = counts
-        if progress is not None:
-            lines_done += lines
-            chars_done += characters
-            progress(lines_done, chars_done)
+    try:
+        for counts, stats, lines, characters in results:
+            if total:
+                merge_counts(total, counts)
+            else:
+                total = counts
+            if stats is not None:
+                corpus.stats.add(stats)
+            if progress is not None:
+                lines_done += lines
+                chars_done += characters
+                progress(lines_done, chars_done)
+    except InputError as exc:
+        raise ValueError(str(exc)) from None
+    except WorkerError as exc:
+        if isinstance(exc.__cause__, InputError):
+            raise ValueError(str(exc.__cause__)) from None
+        raise
     seconds = time.perf_counter() - start
     tokens = sum(total.values())
     vocabulary = len(total)

@@ -100,6 +100,8 @@ def test_bad_input_exits_2_naming_what(tmp_path, squad_gold):
     assert result.exit_code == 2 and "does not exist" in result.stderr
     result = _run("train", "--out", tmp_path / "r", "--data", odd)
     assert result.exit_code == 2 and "odd.json" in result.stderr
+    result = _run("train", "--out", tmp_path / "r", "--encoder", "gru")
+    assert result.exit_code == 2 and "--encoder" in result.stderr
 
 
 @pytest.mark.slow

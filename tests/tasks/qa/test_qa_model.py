@@ -131,3 +131,80 @@ def test_training_learns_and_resumes(tmp_path, monkeypatch):
     reader, _ = load_reader(run)
     assert json.loads(opened.read_text("vocab.json"))["words"]
     assert reader.answer([("他叫____", ["我叫王五，你好。"])])[0].text == "王五"
+
+
+def _bilstm(mixed: bool, seed: int = 0):
+    keras.utils.set_random_seed(seed)
+    config = QAModelConfig(char_count=30, word_count=6 if mixed else 0, word_dim=4, dim=8,
+                           encoder="bilstm")
+    vectors = np.random.default_rng(seed).normal(size=(6, 4)) if mixed else None
+    return build_model(config, vectors)
+
+
+def _lstm_layers(model) -> list[str]:
+    return [layer.name for layer in model.layers
+            if isinstance(layer, keras.layers.Bidirectional)]
+
+
+def test_bilstm_reader_layers_and_padding_invariance():
+    model = _bilstm(True)
+    assert model.name == "bilstm_reader"
+    assert _lstm_layers(model) == ["question_bilstm_0", "passage_bilstm_0", "passage_bilstm_1"]
+    assert not any("dgcnn" in layer.name for layer in model.layers)
+    for name in ("mixed_embedding", "question_pooling", "passage_pooling", "span_head"):
+        model.get_layer(name)
+    with pytest.raises(ValueError, match="encoder"):
+        build_model(QAModelConfig(char_count=30, encoder="gru"))
+    # padding (question and passage) changes no valid output, and padding outputs are 0;
+    # the char-only variant shares the encoders (the LSTMs are what is tested here)
+    q = [[3, 4, 5, 6], [7, 8]]
+    p = [[9, 10, 11, 12, 13, 14, 15], [16, 17, 18]]
+    base = np.asarray(model(_inputs(True, q, p, 4, 7), training=False))
+    padded = np.asarray(model(_inputs(True, q, p, 9, 16), training=False))
+    for k, row in enumerate(p):
+        np.testing.assert_allclose(padded[k, :len(row)], base[k, :len(row)], atol=1e-6)
+        assert np.all(padded[k, len(row):] == 0.0)
+    # the backward LSTM sees the whole passage: changing its last character changes the
+    # first position's output (a causal or masked-out encoder would not)
+    changed = [list(p[0][:-1]) + [20], p[1]]
+    other = np.asarray(model(_inputs(True, q, changed, 4, 7), training=False))
+    assert not np.allclose(other[0, 0], base[0, 0])
+    # (sizes at the default width: benchmarks/results/qa.md, trainable params column)
+
+
+def test_bilstm_trains_a_step_and_round_trips(tmp_path):
+    from kexue.tasks.qa.train import TrainSettings, _compile
+
+    model = _bilstm(True, seed=2)
+    _compile(model, TrainSettings(encoder="bilstm"))
+    q = [[3, 4, 5, 6], [7, 8]]
+    p = [[9, 10, 11, 12, 13, 14, 15], [16, 17, 18]]
+    x = _inputs(True, q, p, 4, 8)
+    y = np.zeros((2, 8, 3), "float32")
+    y[0, :7, 2] = y[1, :3, 2] = 1.0
+    y[0, 2, 0] = y[0, 3, 1] = y[1, 0, 0] = y[1, 1, 1] = 1.0
+    before = [np.array(w) for w in model.trainable_weights]
+    loss = model.train_on_batch(x, y)
+    assert np.isfinite(loss)
+    assert any(not np.array_equal(a, np.array(w))
+               for a, w in zip(before, model.trainable_weights, strict=True))
+    chars = list("北京上海是中国的首都城市大")
+    vocab = QAVocabulary(chars, ["北京", "上海", "中国", "首都", "城市", "是"])
+    run = RunDirectory.create(tmp_path / "run", "qa", {})
+    run.save_model(model, "best.keras")
+    loaded = run.load_model("best.keras", compile=False)
+    assert loaded.name == "bilstm_reader"
+    items = [("____是中国的首都", ["北京是中国的首都。", "上海是大城市。"])]
+    first, second = Reader(model, vocab, batch_size=4), Reader(loaded, vocab, batch_size=4)
+    for a, b in zip(first.probabilities(items), second.probabilities(items), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert first.answer(items, threshold=0.0) == second.answer(items, threshold=0.0)
+
+
+def test_settings_reject_an_unknown_encoder():
+    from kexue.tasks.qa.train import TrainSettings
+
+    assert TrainSettings().encoder == "dgcnn"
+    assert TrainSettings.from_dict({"variant": "char"}).encoder == "dgcnn"
+    with pytest.raises(ValueError, match="encoder"):
+        TrainSettings(encoder="cnn").validate()

@@ -3,20 +3,17 @@ CLI: train -> generate -> evaluate -> score."""
 
 import json
 
-import keras
 import pytest
 from typer.testing import CliRunner
 
 from kexue.cli.main import app
 from kexue.tasks.runs import RunDirectory
-from kexue.tasks.title.data import CharVocabulary, load_records
+from kexue.tasks.title.data import CharVocabulary
 from kexue.tasks.title.model import build_title_model
 from kexue.tasks.title.train import TrainSettings
 
 TINY = dict(embedding_dim=8, encoder_units=4, decoder_units=8, attention_heads=2,
             attention_key_dim=4, hidden_units=8)
-TINY_OPTIONS = ["--embedding-dim", "8", "--encoder-units", "4", "--decoder-units", "8",
-                "--attention-heads", "2", "--attention-key-dim", "4", "--hidden-units", "8"]
 runner = CliRunner()
 
 
@@ -73,19 +70,10 @@ def test_score_command(tmp_path):
 
 
 @pytest.mark.slow
-def test_end_to_end_train_generate_evaluate(tmp_path):
-    keras.utils.set_random_seed(0)
-    records = load_records("inews", max_records=40).records
-    data = tmp_path / "train.jsonl"
-    data.write_text("".join(json.dumps({"body": r.source, "head": r.target}, ensure_ascii=False)
-                            + "\n" for r in records), encoding="utf-8")
-    run = tmp_path / "run"
-    result = runner.invoke(app, ["title", "train", "--data", str(data), "--source-field", "body",
-                                 "--target-field", "head", "--model", "bidirectional",
-                                 "--epochs", "2", "--batch-size", "16", "--max-source-len", "40",
-                                 "--max-target-len", "8", "--min-count", "1", "--out", str(run),
-                                 *TINY_OPTIONS])
+def test_end_to_end_train_generate_evaluate(trained_run, tmp_path):
+    result = trained_run.result  # `kexue title train --two-stage ...` (conftest.py)
     assert result.exit_code == 0, result.output
+    run, data, records = trained_run.path, trained_run.data, trained_run.records
     opened = RunDirectory.open(run, "title")
     assert {"vocabulary.json", "best.keras", "last.keras", "history.csv",
             "metrics.json"} <= set(opened.files)

@@ -17,6 +17,11 @@ Su Jianlin, "开源一版DGCNN阅读理解问答模型(Keras版)" (kexue.fm/arch
 - loss: focal loss (α 0.25, γ 2) averaged over the valid positions, × 100
   (:class:`SpanFocalLoss`).
 
+A BiLSTM reader of similar size (``encoder="bilstm"``, for the ablation) keeps everything
+but the encoders: the question encoder is one bidirectional LSTM, the passage encoder two,
+each with ``dim`` units per direction (about the parameters of the nine DGCNN blocks), masks
+respected (padding neither changes the LSTM states nor the pooled vectors).
+
 Inputs: ``question_chars``, ``question_words``, ``passage_chars``, ``passage_words``
 (integer ``(batch, steps)``; the word inputs are absent in the char-only variant). Output:
 ``(batch, passage steps, 2)`` start and end probabilities, exactly 0 at padding.
@@ -36,7 +41,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from kexue._validation import check_float, check_positive_int
+from kexue._validation import check_choice, check_float, check_positive_int
 from kexue.layers import (
     AttentionPooling1D,
     DilatedGatedConv1D,
@@ -45,7 +50,10 @@ from kexue.layers import (
     sequence_masking,
 )
 
-__all__ = ["QAModelConfig", "SpanFocalLoss", "SpanHead", "build_model"]
+__all__ = ["ENCODERS", "QAModelConfig", "SpanFocalLoss", "SpanHead", "build_model"]
+
+#: the question and passage encoders: dilated gated convolutions, or bidirectional LSTMs.
+ENCODERS = ("dgcnn", "bilstm")
 
 
 @dataclass
@@ -60,7 +68,10 @@ class QAModelConfig:
         question_rates: dilation rates of the question encoder.
         passage_rates: dilation rates of the passage encoder.
         dropout: embedding dropout.
-        gate_dropout: dropout on the gate pre-activation of each block.
+        gate_dropout: dropout on the gate pre-activation of each block (DGCNN), or on the
+            inputs of each LSTM (BiLSTM).
+        encoder: ``"dgcnn"`` (the article) or ``"bilstm"`` (one question and two passage
+            bidirectional LSTM layers of ``dim`` units per direction; the rates are unused).
     """
 
     char_count: int
@@ -71,6 +82,7 @@ class QAModelConfig:
     passage_rates: tuple[int, ...] = (1, 2, 4, 8, 16, 1)
     dropout: float = 0.1
     gate_dropout: float = 0.1
+    encoder: str = "dgcnn"
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -171,6 +183,7 @@ def build_model(config: QAModelConfig, word_vectors: np.ndarray | None = None,
         seed: seed of the gate dropouts (weights follow ``keras.utils.set_random_seed``).
     """
     check_positive_int(config.char_count, "char_count")
+    check_choice(config.encoder, "encoder", ENCODERS)
     dim = check_positive_int(config.dim, "dim")
     q_chars = keras.Input((None,), dtype="int32", name="question_chars")
     p_chars = keras.Input((None,), dtype="int32", name="passage_chars")
@@ -199,19 +212,24 @@ def build_model(config: QAModelConfig, word_vectors: np.ndarray | None = None,
     dropout = keras.layers.Dropout(config.dropout, seed=seed, name="embedding_dropout")
     q, p = dropout(q), dropout(p)
 
-    def block(rate: int, name: str) -> DilatedGatedConv1D:
+    def block(rate: int, name: str) -> Any:
+        if config.encoder == "bilstm":
+            return keras.layers.Bidirectional(
+                keras.layers.LSTM(dim, return_sequences=True, dropout=config.gate_dropout,
+                                  seed=seed), name=name)
         return DilatedGatedConv1D(dilation_rate=rate, gate_dropout=config.gate_dropout,
                                   seed=seed, name=name)
 
-    for i, rate in enumerate(config.question_rates):
-        q = block(rate, f"question_dgcnn_{i}")(q)
+    lstm = config.encoder == "bilstm"
+    for i, rate in enumerate((1,) if lstm else config.question_rates):
+        q = block(rate, f"question_{config.encoder}_{i}")(q)
     question_vector = AttentionPooling1D(name="question_pooling")(q)
     p = MaskedConcatenate(name="join_question")([p, question_vector])
     p = keras.layers.Dense(dim, use_bias=False, name="passage_projection")(p)
-    for i, rate in enumerate(config.passage_rates):
-        p = block(rate, f"passage_dgcnn_{i}")(p)
+    for i, rate in enumerate((1, 1) if lstm else config.passage_rates):
+        p = block(rate, f"passage_{config.encoder}_{i}")(p)
     p = MaskedConcatenate(name="join_question_again")([p, question_vector])
     pooled = AttentionPooling1D(name="passage_pooling")(p)
     probs = SpanHead(name="span_head")([p, pooled])
-    return keras.Model(inputs, probs, name="dgcnn_reader" if config.mixed else
-                       "dgcnn_reader_char")
+    name = f"{config.encoder}_reader" + ("" if config.mixed else "_char")
+    return keras.Model(inputs, probs, name=name)

@@ -37,10 +37,14 @@ from kexue.tasks.qa.data import QADataset, Question
 from kexue.tasks.qa.features import QAVocabulary, pad_batch, segment
 from kexue.tasks.qa.reader import PASSAGE_BUCKET, Reader, encode_question
 
-__all__ = ["VARIANTS", "TrainSettings", "evaluate_reader", "load_reader", "train_reader"]
+__all__ = ["ENCODERS", "VARIANTS", "TrainSettings", "evaluate_reader", "load_reader",
+           "train_reader"]
 
 #: model variants: mixed char–word embedding, or characters only.
 VARIANTS = ("mixed", "char")
+#: encoders (as :data:`kexue.tasks.qa.model.ENCODERS`, kept here so that settings are checked
+#: without importing Keras).
+ENCODERS = ("dgcnn", "bilstm")
 TASK = "qa"
 
 
@@ -49,10 +53,13 @@ class TrainSettings:
     """Settings of a training run (stored in the run's ``config.json``).
 
     The defaults train the mixed model on the embedded cloze set in under 10 minutes on
-    2 CPU cores (JAX).
+    2 CPU cores (JAX). ``variant`` picks the embedding (``"mixed"`` char–word or
+    ``"char"``), ``encoder`` the question and passage encoders (``"dgcnn"``, the article's,
+    or ``"bilstm"``, the ablation's recurrent reader of similar size).
     """
 
     variant: str = "mixed"
+    encoder: str = "dgcnn"
     epochs: int = 6
     batch_size: int = 64
     learning_rate: float = 1e-3
@@ -69,6 +76,7 @@ class TrainSettings:
 
     def validate(self) -> TrainSettings:
         check_choice(self.variant, "variant", VARIANTS)
+        check_choice(self.encoder, "encoder", ENCODERS)
         for name in ("epochs", "batch_size", "dim", "word_dim", "maxlen", "question_maxlen",
                      "char_min_count", "dev_limit", "max_span"):
             check_positive_int(getattr(self, name), name)
@@ -337,7 +345,8 @@ def train_reader(run_path: str | os.PathLike, train: QADataset, dev: QADataset,
             words, min_count=settings.char_min_count)
         run.write_text("vocab.json", vocab.to_json())
         config = QAModelConfig(char_count=vocab.char_count, word_count=len(words),
-                               word_dim=settings.word_dim, dim=settings.dim)
+                               word_dim=settings.word_dim, dim=settings.dim,
+                               encoder=settings.encoder)
         model = build_model(config, matrix, seed=settings.seed)
         _compile(model, settings)
         initial_epoch = 0

@@ -5,11 +5,14 @@ Shape (after KerasHub's ``BeamSampler``): a search drives a step function
 ``next(prompt, cache, index) -> (log_probs, cache)``; ``prompt`` holds the tokens so far,
 ``prompt[:, index]`` is the newest one, and ``cache`` (LSTM states, key/value caches of
 :class:`~kexue.layers.CausalCrossAttention`) is carried from step to step and reordered by
-the search when hypotheses are pruned. :class:`TitleDecoder` builds the step functions of a
-trained model from its own layers (one position per step, never recomputing the prefix).
-The bookkeeping of the searches runs in NumPy, driven by a Python loop over positions; the
-network steps are batched ``keras.ops`` calls (eager; not a ``keras.ops.while_loop``: the
-k×k pairing and the pooled finished lists are simpler and as fast this way on CPU).
+the search when hypotheses are pruned (a cache part may carry its own ``take``: the
+search then only records the surviving rows). :class:`TitleDecoder` builds the step
+functions of a trained model from its own layers (one position per step, never recomputing
+the prefix). The bookkeeping of the searches runs in NumPy, driven by a Python loop over
+positions; each network step is one compiled call (jit on JAX) that also reorders the
+cache on the device, so only tokens, parent rows and log-probabilities cross to the host
+(not a ``keras.ops.while_loop``: the k×k pairing, the finished lists and ``n_best`` stay
+simple NumPy this way).
 
 Scores are sums of log-probabilities, divided by the GNMT length penalty
 ``((5 + length) / 6) ** length_penalty`` (0: none, the article's choice). A hypothesis that
@@ -75,7 +78,34 @@ def _penalty(length: int, alpha: float) -> float:
     return ((5.0 + length) / 6.0) ** alpha if alpha else 1.0
 
 
+class _Gathered:
+    """A cache part kept as the network step returned it, with the rows the next step must
+    gather (``rows``: new row ``r`` is old row ``rows[r]``); the compiled step does the
+    gather itself, so a search never copies the cache on the host."""
+
+    def __init__(self, value: Any, rows: np.ndarray | None = None) -> None:
+        self.value, self.rows = value, rows
+
+    def take(self, rows: np.ndarray) -> _Gathered:
+        return _Gathered(self.value, rows if self.rows is None else self.rows[rows])
+
+    def parents(self, n: int) -> np.ndarray:
+        return np.asarray(np.arange(n) if self.rows is None else self.rows, "int32")
+
+
+class _Constant:
+    """A cache part that does not depend on the hypothesis (the source's encoding)."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def take(self, rows: np.ndarray) -> _Constant:
+        return self
+
+
 def _take(cache: Any, rows: np.ndarray) -> Any:
+    if isinstance(cache, (_Gathered, _Constant)):
+        return cache.take(rows)
     if cache is None or isinstance(cache, np.ndarray):
         return None if cache is None else cache[rows]
     if isinstance(cache, dict):
@@ -85,6 +115,32 @@ def _take(cache: Any, rows: np.ndarray) -> Any:
     from keras import ops
 
     return ops.take(cache, rows, axis=0)
+
+
+def _top_k(values: np.ndarray, k: int) -> np.ndarray:
+    """``np.argsort(-values, axis=1, kind="stable")[:, :k]`` without sorting whole rows.
+
+    ``k`` row maxima (one entry removed per round) give each row's ``k``-th best value;
+    only the entries at least as good (ties included, so the stable order is kept) are
+    sorted. For the small beams of title search this is several times faster than a sort
+    or a partition of ``beam * vocabulary`` candidates per row.
+    """
+    if k >= values.shape[1] or k > 16:
+        return np.argsort(-values, axis=1, kind="stable")[:, :k]
+    work = values.copy()
+    rows = np.arange(values.shape[0])
+    for _ in range(k):
+        best = np.argmax(work, axis=1)
+        threshold = work[rows, best]
+        work[rows, best] = NEG_INF
+    out = np.empty((values.shape[0], k), np.int64)
+    for row in range(values.shape[0]):
+        index = np.flatnonzero(values[row] >= threshold[row])
+        if len(index) < k:  # NaN among the best: fall back to the full sort
+            out[row] = np.argsort(-values[row], kind="stable")[:k]
+        else:
+            out[row] = index[np.argsort(-values[row, index], kind="stable")[:k]]
+    return out
 
 
 def _ban_repeats(log_probs: np.ndarray, prompt: np.ndarray, index: int, n: int) -> None:
@@ -133,7 +189,7 @@ class _Beam:
             log_probs[:, self.end] = keep
         vocab = log_probs.shape[1]
         total = (self.scores.reshape(-1, 1) + log_probs).reshape(self.batch, -1)
-        top = np.argsort(-total, axis=1, kind="stable")[:, :self.beam]
+        top = _top_k(total, self.beam)
         for b in range(self.batch):
             for flat in top[b]:
                 score = total[b, flat]
@@ -144,7 +200,7 @@ class _Beam:
         total = total.reshape(self.batch, self.beam, vocab)
         total[:, :, self.end] = NEG_INF
         total = total.reshape(self.batch, -1)
-        top = np.argsort(-total, axis=1, kind="stable")[:, :self.beam]
+        top = _top_k(total, self.beam)
         parents = top // vocab
         rows = (np.arange(self.batch)[:, None] * self.beam + parents).reshape(-1)
         self.scores = np.take_along_axis(total, top, 1)
@@ -251,7 +307,11 @@ def bidirectional_beam_search(next: BiStepFunction, cache: Any, batch_size: int,
             attending to R2L hypothesis ``j``, ``r2l[b, j, i]`` the mirror; with
             ``"diagonal"`` they are ``(batch * beam, vocab)`` (hypothesis ``i`` with
             partner ``i``). ``cache`` is ``{"l2r": ..., "r2l": ..., "shared": ...}``; each
-            direction's part is reordered with that direction's beam.
+            direction's part is reordered with that direction's beam. With ``"all"`` and
+            a dict cache the search also puts ``cache["valid"]`` (``{"l2r", "r2l"}``:
+            ``(batch * beam,)`` which hypotheses are live) there, and the step may return
+            ``(batch * beam, vocab)`` log-probabilities already averaged over the live
+            partners (as :class:`TitleDecoder` does, on the device).
         cache, batch_size, beam, max_length, length_penalty, no_repeat_ngram, n_best: as
             in :func:`beam_search`.
 
@@ -266,13 +326,15 @@ def bidirectional_beam_search(next: BiStepFunction, cache: Any, batch_size: int,
              "r2l": _Beam(batch_size, beam, max_length, END, START, length_penalty, n_best,
                           "r2l")}
     for index in range(max_length + 1):
+        valid = {d: beams[d].valid() for d in beams}
+        if pairing == "all" and isinstance(cache, dict):
+            cache = {**cache, "valid": {d: v.reshape(-1) for d, v in valid.items()}}
         l2r, r2l, cache = next(beams["l2r"].prompt[:, :index + 1],
                                beams["r2l"].prompt[:, :index + 1], cache, index)
         l2r, r2l = np.asarray(l2r), np.asarray(r2l)
-        if pairing == "all":
-            valid_l2r, valid_r2l = beams["l2r"].valid(), beams["r2l"].valid()
-            l2r = _log_mean_over_partners(l2r, valid_r2l)
-            r2l = _log_mean_over_partners(r2l, valid_l2r)
+        if pairing == "all" and l2r.ndim == 4:
+            l2r = _log_mean_over_partners(l2r, valid["r2l"])
+            r2l = _log_mean_over_partners(r2l, valid["l2r"])
         rows = {d: beams[d].advance(lp, index, no_repeat_ngram)
                 for d, lp in (("l2r", l2r), ("r2l", r2l))}
         pooled = [sorted([s for d in beams for s, _, _ in beams[d].finished[b]],
@@ -302,6 +364,13 @@ class TitleDecoder:
     Use :meth:`generate` for titles, or :meth:`next_unidirectional` /
     :meth:`next_bidirectional` with :func:`beam_search` /
     :func:`bidirectional_beam_search`.
+
+    Where the time goes (measured, see ``docs/title.md``): the encoder runs once per batch
+    and its attention keys/values are computed once and stay on the device, one row per
+    source (each hypothesis' query attends over its source's rows, not over a copy); the
+    per-hypothesis cache (LSTM states, partner key/value caches) is reordered *inside* the
+    compiled step, which takes the search's parent rows as an input; compiled steps are
+    kept per decoder, beam and pairing, so a decoder compiles each step once.
     """
 
     def __init__(self, model: Any, *, compiled: bool = True) -> None:
@@ -309,6 +378,10 @@ class TitleDecoder:
 
         self.model = model
         self.compiled = compiled
+        #: k×k: average the pairings' probabilities over the live partners inside the
+        #: step (float32, on the device); ``False``: return all pairings, averaged by the
+        #: search on the host in float64 (slower; the two agree, see the tests).
+        self.average_on_device = True
         self._runners: dict[tuple, Callable[[dict], dict]] = {}
         self.directions = model_directions(model)
         get = model.get_layer
@@ -340,105 +413,147 @@ class TitleDecoder:
         return out
 
     def _encode(self, source: np.ndarray, rows: int, max_length: int) -> dict[str, Any]:
-        """The initial cache of ``rows`` hypotheses per source (NumPy arrays)."""
+        """The initial cache of ``rows`` hypotheses per source: ``"shared"`` (one row per
+        source, converted to backend tensors once), and per direction the hypotheses'
+        own part (``batch * rows`` rows)."""
+        from keras import ops
+
         source = np.asarray(source, "int32")
         shared = self._runner(("encode",), self._encode_step)({"source": source})
-        shared = {k: _map(lambda a: np.repeat(a, rows, axis=0), v) for k, v in shared.items()}
-        cache: dict[str, Any] = {"shared": shared}
+        dtype = np.asarray(shared["x_max"]).dtype
+        cache: dict[str, Any] = {"shared": _Constant(_map(ops.convert_to_tensor, shared))}
         n = source.shape[0] * rows
-        zeros = np.zeros((n, self.units), shared["x_max"].dtype)
+        zeros = np.zeros((n, self.units), dtype)
         for d in self.directions:
-            cache[d] = {"lstm_1": [zeros, zeros], "lstm_2": [zeros, zeros]}
+            own: dict[str, Any] = {"lstm_1": [zeros, zeros], "lstm_2": [zeros, zeros]}
             if len(self.directions) == 2:
                 # d's states are the values of the other direction's partner attention
                 layer = self.layers["r2l" if d == "l2r" else "l2r"]["partner_attention"]
                 key_dim, value_dim = layer.key_dim, layer.value_dim or layer.key_dim
-                cache[d]["partner"] = {
+                own["partner"] = {
                     "key": np.zeros((n, max_length + 1, layer.num_heads, key_dim), zeros.dtype),
                     "value": np.zeros((n, max_length + 1, layer.num_heads, value_dim),
                                       zeros.dtype),
                     "mask": np.zeros((n, max_length + 1), bool)}
+            cache[d] = _Gathered(own)
         return cache
 
-    def _state(self, d: str, tokens: np.ndarray, cache: dict[str, Any]) -> Any:
-        from keras import ops
-
-        layers, shared = self.layers[d], cache["shared"]
-        h = ops.take(self.embedding.embeddings, ops.cast(tokens, "int32"), axis=0)
-        h = layers["norm_0"]([h, shared["x_max"]])
-        for i in (1, 2):
-            h, states = layers[f"lstm_{i}"].cell(h, cache[d][f"lstm_{i}"], training=False)
-            cache[d][f"lstm_{i}"] = list(states)
-            h = layers[f"norm_{i}"]([h, shared["x_max"]])
-        return ops.expand_dims(h, 1)
-
-    def _log_probs(self, d: str, state: Any, parts: list[Any], encoder: dict[str, Any],
-                   prior: Any) -> Any:
+    def _state(self, d: str, tokens: Any, own: dict[str, Any], x_max: Any) -> Any:
         from keras import ops
 
         layers = self.layers[d]
-        attended = layers["encoder_attention"].call_cached(state, encoder)
-        h = ops.concatenate([state, *parts, attended], axis=-1)[:, 0]
-        h = layers["leaky_relu"](layers["hidden"](h))
-        logits = (self.classifier(h) + ops.convert_to_tensor(prior)) / 2.0
-        return ops.log_softmax(logits, axis=-1)
+        h = ops.take(self.embedding.embeddings, ops.cast(tokens, "int32"), axis=0)
+        h = layers["norm_0"]([h, x_max])
+        for i in (1, 2):
+            h, states = layers[f"lstm_{i}"].cell(h, own[f"lstm_{i}"], training=False)
+            own[f"lstm_{i}"] = list(states)
+            h = layers[f"norm_{i}"]([h, x_max])
+        return ops.expand_dims(h, 1)
 
-    # --- step functions (pure keras.ops; compiled through a Keras model) ---------------
-    def _uni_step(self, inputs: dict[str, Any], d: str, partner_zeros: bool) -> dict[str, Any]:
+    def _encoder_attention(self, d: str, state: Any, encoder: dict[str, Any], group: int) -> Any:
+        """Attention of ``(rows, 1, F)`` states over their sources' encoder cache (one row
+        per source): the ``group`` rows of a source are the queries of one call."""
         from keras import ops
 
-        cache = {"shared": inputs["shared"], d: dict(inputs["own"])}
-        state = self._state(d, inputs["tokens"], cache)
-        shared = cache["shared"]
+        n, features = ops.shape(state)[0], ops.shape(state)[-1]
+        query = ops.reshape(state, (n // group, group, features))
+        attended = self.layers[d]["encoder_attention"].call_cached(query, encoder)
+        return ops.reshape(attended, (n, 1, ops.shape(attended)[-1]))
+
+    def _log_probs(self, d: str, state: Any, parts: list[Any], attended: Any, prior: Any,
+                   group: int) -> Any:
+        """Log-probabilities of ``(rows, 1, F)`` states; ``prior`` has one row per source,
+        ``group`` rows per source."""
+        from keras import ops
+
+        layers = self.layers[d]
+        h = ops.concatenate([state, *parts, attended], axis=-1)[:, 0]
+        h = layers["leaky_relu"](layers["hidden"](h))
+        logits = self.classifier(h)
+        vocab = ops.shape(logits)[-1]
+        logits = ops.reshape(logits, (-1, group, vocab)) + ops.expand_dims(prior, 1)
+        return ops.reshape(ops.log_softmax(logits / 2.0, axis=-1), (-1, vocab))
+
+    @staticmethod
+    def _gather(own: dict[str, Any], parents: Any) -> dict[str, Any]:
+        from keras import ops
+
+        return _map(lambda v: ops.take(v, parents, axis=0), own)
+
+    # --- step functions (pure keras.ops; compiled through a Keras model) ---------------
+    def _uni_step(self, inputs: dict[str, Any], d: str, partner_zeros: bool,
+                  beam: int) -> dict[str, Any]:
+        from keras import ops
+
+        shared = inputs["shared"]
+        own = self._gather(inputs["own"], inputs["parents"])
+        x_max = ops.repeat(shared["x_max"], beam, axis=0)
+        state = self._state(d, inputs["tokens"], own, x_max)
         parts = [ops.zeros_like(state)] if partner_zeros else []
-        log_probs = self._log_probs(d, state, parts, shared[f"{d}_encoder"], shared["prior"])
-        return {"log_probs": log_probs, "own": cache[d]}
+        attended = self._encoder_attention(d, state, shared[f"{d}_encoder"], beam)
+        log_probs = self._log_probs(d, state, parts, attended, shared["prior"], beam)
+        return {"log_probs": log_probs, "own": own}
 
     def _bi_step(self, inputs: dict[str, Any], beam: int, pairing: str) -> dict[str, Any]:
         from keras import ops
 
         index = inputs["index"][0]
-        cache = {"shared": inputs["shared"], "l2r": dict(inputs["l2r"]),
-                 "r2l": dict(inputs["r2l"])}
-        states = {"l2r": self._state("l2r", inputs["l2r_tokens"], cache),
-                  "r2l": self._state("r2l", inputs["r2l_tokens"], cache)}
+        shared = inputs["shared"]
+        own = {d: self._gather(inputs[d], inputs[f"{d}_parents"]) for d in ("l2r", "r2l")}
+        x_max = ops.repeat(shared["x_max"], beam, axis=0)
+        states = {d: self._state(d, inputs[f"{d}_tokens"], own[d], x_max)
+                  for d in ("l2r", "r2l")}
         for d, other in (("l2r", "r2l"), ("r2l", "l2r")):
             layer = self.layers[other]["partner_attention"]
-            cache[d]["partner"] = layer.update_cache(cache[d]["partner"], states[d], index)
-        shared = cache["shared"]
+            own[d]["partner"] = layer.update_cache(own[d]["partner"], states[d], index)
         out = {}
         for d, other in (("l2r", "r2l"), ("r2l", "l2r")):
             layer = self.layers[d]["partner_attention"]
-            partner = cache[other]["partner"]
+            partner = own[other]["partner"]
+            encoded = self._encoder_attention(d, states[d], shared[f"{d}_encoder"], beam)
             if pairing == "diagonal":
                 attended = layer.call_cached(states[d], partner, index)
-                out[d] = self._log_probs(d, states[d], [attended], shared[f"{d}_encoder"],
-                                         shared["prior"])
+                out[d] = self._log_probs(d, states[d], [attended], encoded, shared["prior"],
+                                         beam)
                 continue
             n = ops.shape(states[d])[0]
             batch = n // beam
-            # rows (b, i, j): own hypothesis i with partner j
+            # rows (b, i, j): own hypothesis i with partner j; the encoder attention of
+            # hypothesis i does not depend on j and is computed once
             query = ops.repeat(states[d], beam, axis=0)
             pair_cache = {k: ops.reshape(
                 ops.repeat(ops.expand_dims(ops.reshape(v, (batch, beam, *v.shape[1:])), 1),
                            beam, axis=1), (n * beam, *v.shape[1:]))
                 for k, v in partner.items()}
             attended = layer.call_cached(query, pair_cache, index)
-            encoder = {k: ops.repeat(v, beam, axis=0) for k, v in shared[f"{d}_encoder"].items()}
-            log_probs = self._log_probs(d, query, [attended], encoder,
-                                        ops.repeat(shared["prior"], beam, axis=0))
-            out[d] = ops.reshape(log_probs, (batch, beam, beam, -1))
+            log_probs = self._log_probs(d, query, [attended],
+                                        ops.repeat(encoded, beam, axis=0), shared["prior"],
+                                        beam * beam)
+            log_probs = ops.reshape(log_probs, (batch, beam, beam, -1))
+            if not self.average_on_device:
+                out[d] = log_probs
+                continue
+            # log of the mean over the live partners j of p(token | i, j)
+            live = ops.reshape(ops.cast(inputs[f"{other}_valid"], "bool"), (batch, 1, beam, 1))
+            count = ops.sum(ops.cast(live, log_probs.dtype), axis=2)
+            mean = ops.logsumexp(ops.where(live, log_probs, ops.full_like(log_probs, NEG_INF)),
+                                 axis=2) - ops.log(ops.maximum(count, 1.0))
+            out[d] = ops.reshape(mean, (n, -1))
         return {"l2r_log_probs": out["l2r"], "r2l_log_probs": out["r2l"],
-                "l2r": cache["l2r"], "r2l": cache["r2l"]}
+                "l2r": own["l2r"], "r2l": own["r2l"]}
 
     def _runner(self, key: tuple, function: Callable[[dict], dict]) -> Callable[[dict], dict]:
         """``function`` compiled through a Keras model's ``predict_on_batch`` (jit on JAX,
-        ``tf.function`` on TensorFlow), or called eagerly when ``compiled=False``."""
+        ``tf.function`` on TensorFlow), or called eagerly when ``compiled=False``; kept
+        per ``key`` so that each step compiles once per decoder."""
+        if key in self._runners:
+            return self._runners[key]
         if not self.compiled:
             from keras import ops
 
-            return lambda inputs: {k: _to_numpy(v, ops) for k, v in function(inputs).items()}
-        if key not in self._runners:
+            runner = lambda inputs: {k: _to_numpy(v, ops)  # noqa: E731
+                                     for k, v in function(inputs).items()}
+        else:
             import keras
 
             class StepModel(keras.Model):
@@ -449,8 +564,9 @@ class TitleDecoder:
                 def call(self, inputs: dict) -> dict:
                     return function(inputs)
 
-            self._runners[key] = StepModel(self.model).predict_on_batch
-        return self._runners[key]
+            runner = StepModel(self.model).predict_on_batch
+        self._runners[key] = runner
+        return runner
 
     def next_unidirectional(self, prompt: np.ndarray, cache: dict[str, Any], index: int,
                             *, direction: str | None = None) -> tuple[np.ndarray, dict]:
@@ -458,22 +574,32 @@ class TitleDecoder:
         model a decoder used alone sees no partner (its partner attention gives zeros)."""
         d = direction or self.directions[0]
         alone = len(self.directions) == 2
-        run = self._runner(("uni", d), lambda x: self._uni_step(x, d, alone))
-        out = run({"tokens": np.asarray(prompt[:, index], "int32"), "own": cache[d],
-                   "shared": cache["shared"]})
-        return out["log_probs"], {**cache, d: out["own"]}
+        own, shared = cache[d], cache["shared"].value
+        n = prompt.shape[0]
+        beam = n // int(shared["x_max"].shape[0])
+        run = self._runner(("uni", d, beam), lambda x: self._uni_step(x, d, alone, beam))
+        out = run({"tokens": np.asarray(prompt[:, index], "int32"), "own": own.value,
+                   "parents": own.parents(n), "shared": shared})
+        return out["log_probs"], {**cache, d: _Gathered(out["own"])}
 
     def next_bidirectional(self, l2r_prompt: np.ndarray, r2l_prompt: np.ndarray,
                            cache: dict[str, Any], index: int, *, beam: int,
                            pairing: str) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
         """One synchronous step of both decoders (see :func:`bidirectional_beam_search`)."""
-        run = self._runner(("bi", beam, pairing), lambda x: self._bi_step(x, beam, pairing))
-        out = run({"l2r_tokens": np.asarray(l2r_prompt[:, index], "int32"),
+        run = self._runner(("bi", beam, pairing, self.average_on_device),
+                           lambda x: self._bi_step(x, beam, pairing))
+        n = l2r_prompt.shape[0]
+        valid = cache.get("valid") or {d: np.ones(n, bool) for d in ("l2r", "r2l")}
+        extra = {f"{d}_valid": np.asarray(valid[d], bool) for d in ("l2r", "r2l")} \
+            if pairing == "all" and self.average_on_device else {}
+        out = run({**extra, "l2r_tokens": np.asarray(l2r_prompt[:, index], "int32"),
                    "r2l_tokens": np.asarray(r2l_prompt[:, index], "int32"),
-                   "index": np.array([index], "int32"), "l2r": cache["l2r"],
-                   "r2l": cache["r2l"], "shared": cache["shared"]})
+                   "index": np.array([index], "int32"),
+                   "l2r": cache["l2r"].value, "l2r_parents": cache["l2r"].parents(n),
+                   "r2l": cache["r2l"].value, "r2l_parents": cache["r2l"].parents(n),
+                   "shared": cache["shared"].value})
         return (out["l2r_log_probs"], out["r2l_log_probs"],
-                {**cache, "l2r": out["l2r"], "r2l": out["r2l"]})
+                {**cache, "l2r": _Gathered(out["l2r"]), "r2l": _Gathered(out["r2l"])})
 
     def generate(self, source: np.ndarray, *, decoder: str = "bi", beam: int = 3,
                  max_length: int = 32, length_penalty: float = 0.0, no_repeat_ngram: int = 0,
@@ -522,7 +648,6 @@ class TitleDecoder:
                 results += bidirectional_beam_search(step, cache, len(chunk), pairing=pairing,
                                                      **options)
         return results
-
 
 
 def _map(function: Callable[[Any], Any], value: Any) -> Any:

@@ -368,6 +368,16 @@ class TitleRun:
     vocabulary: CharVocabulary
     model: Any
     notes: list[str] = field(default_factory=list)
+    _decoder: Any = field(default=None, repr=False, compare=False)
+
+    def decoder(self) -> Any:
+        """The run's :class:`~kexue.tasks.title.decode.TitleDecoder`, made once, so that
+        its compiled steps serve every later :meth:`generate` / :meth:`evaluate` call."""
+        from kexue.tasks.title.decode import TitleDecoder
+
+        if self._decoder is None:
+            self._decoder = TitleDecoder(self.model)
+        return self._decoder
 
     @property
     def directions(self) -> tuple[str, ...]:
@@ -390,13 +400,11 @@ class TitleRun:
                  n_best: int = 1, length_penalty: float = 0.0, no_repeat_ngram: int = 0,
                  max_length: int | None = None, batch_size: int = 64) -> list[list[dict]]:
         """Titles for ``texts``: per text, ``n_best`` dicts ``{"title", "score", "direction"}``."""
-        from kexue.tasks.title.decode import TitleDecoder
-
         empty = [i for i, t in enumerate(texts) if not "".join(t.split())]
         if empty:
             raise ValueError(f"text {empty[0] + 1} is empty: nothing to title")
         source, _ = self.encode_sources(texts)
-        results = TitleDecoder(self.model).generate(
+        results = self.decoder().generate(
             source, decoder=decoder or self.default_decoder(), beam=beam, n_best=n_best,
             length_penalty=length_penalty, no_repeat_ngram=no_repeat_ngram,
             max_length=max_length or self.settings.max_target_length, batch_size=batch_size)
