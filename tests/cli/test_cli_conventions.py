@@ -88,8 +88,12 @@ def test_plural_wording_and_worker_count(tmp_path):
                                  "-t", "char", "-j", "200", "-o", str(tmp_path / "n.json")])
     assert result.exit_code == 0, result.output
     assert "1 line had invalid UTF-8" in result.stderr
-    # Two tiny files make one batch: one worker process, not 200.
-    assert "(1 worker)" in result.stdout
+    # Two files are two shards, so two worker processes, not 200 (no idle workers).
+    assert "(2 workers)" in result.stdout
+    result = runner.invoke(app, ["wordfreq", str(tmp_path / "b.txt"), "-t", "char", "-j", "200",
+                                 "-o", str(tmp_path / "m.json")])
+    assert result.exit_code == 0, result.output
+    assert "(1 worker)" in result.stdout  # the singular
     assert "lines had" not in result.stderr
 
 
