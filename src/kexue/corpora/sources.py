@@ -241,7 +241,21 @@ class InewsSource(Source):
                 yield from text_lines(document, stats, max_line_chars)
 
 
-class _LineFileSource(Source):
+class _FileShards:
+    """Byte-range shards of ``self.path``; reading the whole file is reading one shard."""
+
+    path: Path
+
+    def lines(self, stats: ReadStats, *, encoding_errors: str = "replace",
+              max_line_chars: int = DEFAULT_MAX_LINE_CHARS) -> Iterator[str]:
+        yield from self.read_shard(Shard(self), stats, encoding_errors=encoding_errors,
+                                   max_line_chars=max_line_chars)
+
+    def shards(self, target_bytes: int) -> list[Shard]:
+        return _range_shards(self, self.path, target_bytes)
+
+
+class _LineFileSource(_FileShards, Source):
     """A packaged text file with one document per line."""
 
     path: Path
@@ -256,14 +270,6 @@ class _LineFileSource(Source):
                                           encoding_errors="replace",
                                           max_line_chars=DEFAULT_MAX_LINE_CHARS):
                 yield self._clean(line)
-
-    def lines(self, stats: ReadStats, *, encoding_errors: str = "replace",
-              max_line_chars: int = DEFAULT_MAX_LINE_CHARS) -> Iterator[str]:
-        yield from self.read_shard(Shard(self), stats, encoding_errors=encoding_errors,
-                                   max_line_chars=max_line_chars)
-
-    def shards(self, target_bytes: int) -> list[Shard]:
-        return _range_shards(self, self.path, target_bytes)
 
     def read_shard(self, shard: Shard, stats: ReadStats, *, encoding_errors: str = "replace",
                    max_line_chars: int = DEFAULT_MAX_LINE_CHARS,
@@ -297,7 +303,7 @@ class ReviewsSource(_LineFileSource):
 
 
 @dataclass
-class TextFileSource(Source):
+class TextFileSource(_FileShards, Source):
     """A text file (optionally ``.gz``/``.bz2``/``.xz``): one document."""
 
     path: Path
@@ -310,14 +316,6 @@ class TextFileSource(Source):
         with _open_text(self.path) as handle:
             text = read_checked(handle, str(self.path), line=False)
         yield text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-
-    def lines(self, stats: ReadStats, *, encoding_errors: str = "replace",
-              max_line_chars: int = DEFAULT_MAX_LINE_CHARS) -> Iterator[str]:
-        yield from self.read_shard(Shard(self), stats, encoding_errors=encoding_errors,
-                                   max_line_chars=max_line_chars)
-
-    def shards(self, target_bytes: int) -> list[Shard]:
-        return _range_shards(self, self.path, target_bytes)
 
     def read_shard(self, shard: Shard, stats: ReadStats, *, encoding_errors: str = "replace",
                    max_line_chars: int = DEFAULT_MAX_LINE_CHARS,
@@ -368,7 +366,7 @@ class StdinSource(Source):
 
 
 @dataclass
-class JsonlFileSource(Source):
+class JsonlFileSource(_FileShards, Source):
     """A JSON Lines file (optionally compressed): one document per record, from ``field``.
 
     ``field`` may be a dotted path into nested objects (``"meta.text"``). Blank lines are
@@ -414,14 +412,6 @@ class JsonlFileSource(Source):
 
     def documents(self) -> Iterator[str]:
         yield from self._records(ReadStats(), "replace")
-
-    def lines(self, stats: ReadStats, *, encoding_errors: str = "replace",
-              max_line_chars: int = DEFAULT_MAX_LINE_CHARS) -> Iterator[str]:
-        yield from self.read_shard(Shard(self), stats, encoding_errors=encoding_errors,
-                                   max_line_chars=max_line_chars)
-
-    def shards(self, target_bytes: int) -> list[Shard]:
-        return _range_shards(self, self.path, target_bytes)
 
     def read_shard(self, shard: Shard, stats: ReadStats, *, encoding_errors: str = "replace",
                    max_line_chars: int = DEFAULT_MAX_LINE_CHARS,
