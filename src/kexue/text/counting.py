@@ -205,12 +205,18 @@ def count_shard(tokenizer: Tokenizer, work: Shard | tuple[Shard, ...] | list[str
     return counts, stats, stats.lines, stats.characters
 
 
-def group_shards(shards: list[Shard], groups: int, *, ordered: bool = False
-                 ) -> list[tuple[Shard, ...]]:
-    """Pack shards into at most ``groups`` groups of about equal size (one task each).
+def group_shards(shards: list[Shard], groups: int, *, ordered: bool = False,
+                 workers: int | None = None) -> list[tuple[Shard, ...]]:
+    """Pack shards into groups (one task each).
 
-    Unless ``ordered``, largest shard first into the least loaded group (LPT), groups
-    largest first; with ``ordered``, runs of consecutive shards.
+    With ``workers``, guided self-scheduling: whole-file shards (a compressed file, which
+    cannot be cut) largest first, then byte ranges largest first; each group takes shards
+    until it holds ``remaining / (2 × workers)`` bytes (at most ``total / groups``), so the
+    groups shrink as the work runs out and the last ones are single small shards: the
+    workers finish together instead of one waiting for another's last large group. Without
+    ``workers``, at most ``groups`` groups of about equal size: largest shard first into the
+    least loaded group (LPT), groups largest first. With ``ordered``, ``groups`` runs of
+    consecutive shards.
 
     Example:
         >>> from kexue.corpora.sources import InewsSource, Shard
@@ -219,12 +225,14 @@ def group_shards(shards: list[Shard], groups: int, *, ordered: bool = False
         [[5, 2, 1], [4, 3]]
         >>> [[s.size for s in group] for group in group_shards(shards, 2, ordered=True)]
         [[5, 1, 4], [2, 3]]
+        >>> [[s.size for s in group] for group in group_shards(shards * 2, 2, workers=1)]
+        [[5, 5, 4], [4, 3], [3], [2], [2], [1], [1]]
     """
     import heapq
 
     groups = max(1, min(groups, len(shards)))
+    total = sum(shard.size for shard in shards) or 1
     if ordered:
-        total = sum(shard.size for shard in shards) or 1
         runs: list[list[Shard]] = [[]]
         done = 0
         for shard in shards:
@@ -233,6 +241,22 @@ def group_shards(shards: list[Shard], groups: int, *, ordered: bool = False
             runs[-1].append(shard)
             done += shard.size
         return [tuple(run) for run in runs]
+    if workers is not None:
+        queue = sorted(shards, key=lambda shard: (shard.stop is not None, -shard.size))
+        largest = total / groups
+        remaining = total
+        guided: list[tuple[Shard, ...]] = []
+        index = 0
+        while index < len(queue):
+            target = min(remaining / (2 * max(workers, 1)), largest)
+            group, load = [], 0
+            while index < len(queue) and (not group or load + queue[index].size <= target):
+                group.append(queue[index])
+                load += queue[index].size
+                index += 1
+            remaining -= load
+            guided.append(tuple(group))
+        return guided
     bins: list[list[Shard]] = [[] for _ in range(groups)]
     loads = [(0, index) for index in range(groups)]
     for shard in sorted(shards, key=lambda shard: -shard.size):
@@ -250,11 +274,15 @@ def plan_work(corpus: Corpus, *, workers: int, shard_bytes: int | None = None,
     """The units of work for ``corpus``: groups of shards of every shardable source, and
     batches of the lines of the others (read here, lazily, updating ``corpus.stats``).
 
-    Shards are about ``shard_bytes`` long; by default ``total / (16 × workers)`` clamped to
-    1-64 MiB. They are packed into ``max(4 × workers, total / 1 GiB)`` groups
-    (:func:`group_shards`); a worker counts a whole group into one Counter, so the caller
-    merges about 4 counters per worker however large the corpus (a group's vocabulary grows
-    much more slowly than the group), while 4 groups per worker still balance the load.
+    Shards are about ``shard_bytes`` long; by default ``total / (64 × workers)`` clamped to
+    1-64 MiB. Unless ``ordered``, they are packed by guided self-scheduling
+    (:func:`group_shards` with ``workers``): each group a quarter (for 2 workers) of what
+    remains, at most 1 GiB, so the first groups are large and the last single shards. A
+    worker counts a whole group into one Counter, so the caller merges about
+    ``2 × workers × ln(64 × workers)`` counters (20 for 2 workers) however large the
+    corpus (a group's vocabulary grows much more slowly than the group), and the small last
+    groups let the workers finish together. With ``ordered``, ``max(4 × workers,
+    total / 1 GiB)`` runs of consecutive shards.
 
     Example:
         >>> work = list(plan_work(open_corpus("reviews"), workers=1, shard_bytes=1 << 20,
@@ -270,7 +298,7 @@ def plan_work(corpus: Corpus, *, workers: int, shard_bytes: int | None = None,
         sizes.append(sum(shard.size for shard in whole) if whole else 0)
     total = sum(sizes)
     if shard_bytes is None:
-        shard_bytes = min(max(total // (16 * workers), 1 << 20), 64 << 20)
+        shard_bytes = min(max(total // (64 * workers), 1 << 20), 64 << 20)
     groups = max(4 * workers, -(-total // (1 << 30)))
     shards: list[Shard] = []
     for source in sources:
@@ -285,7 +313,10 @@ def plan_work(corpus: Corpus, *, workers: int, shard_bytes: int | None = None,
         else:
             shards.extend(planned)
     if shards:
-        yield from group_shards(shards, groups, ordered=ordered)
+        if ordered:
+            yield from group_shards(shards, groups, ordered=True)
+        else:
+            yield from group_shards(shards, -(-total // (1 << 30)), workers=workers)
 
 
 def _local_results(func: Callable, work: Iterable, tokenizer: Tokenizer, *, workers: int,
