@@ -460,9 +460,10 @@ class TitleDecoder:
         attended = self.layers[d]["encoder_attention"].call_cached(query, encoder)
         return ops.reshape(attended, (n, 1, ops.shape(attended)[-1]))
 
-    def _log_probs(self, d: str, state: Any, parts: list[Any], attended: Any, prior: Any,
-                   group: int) -> Any:
-        """Log-probabilities of ``(rows, 1, F)`` states; ``prior`` has one row per source,
+    def _logits(self, d: str, state: Any, parts: list[Any], attended: Any, prior: Any,
+                group: int) -> Any:
+        """The output distribution's logits (temperature applied) of ``(rows, 1, F)``
+        states, shaped ``(rows / group, group, vocab)``; ``prior`` has one row per source,
         ``group`` rows per source."""
         from keras import ops
 
@@ -472,7 +473,15 @@ class TitleDecoder:
         logits = self.classifier(h)
         vocab = ops.shape(logits)[-1]
         logits = ops.reshape(logits, (-1, group, vocab)) + ops.expand_dims(prior, 1)
-        return ops.reshape(ops.log_softmax(logits / 2.0, axis=-1), (-1, vocab))
+        return logits / 2.0
+
+    def _log_probs(self, d: str, state: Any, parts: list[Any], attended: Any, prior: Any,
+                   group: int) -> Any:
+        """Log-probabilities ``(rows, vocab)`` of ``(rows, 1, F)`` states (see ``_logits``)."""
+        from keras import ops
+
+        logits = self._logits(d, state, parts, attended, prior, group)
+        return ops.reshape(ops.log_softmax(logits, axis=-1), (-1, ops.shape(logits)[-1]))
 
     @staticmethod
     def _gather(own: dict[str, Any], parents: Any) -> dict[str, Any]:
@@ -526,18 +535,21 @@ class TitleDecoder:
                            beam, axis=1), (n * beam, *v.shape[1:]))
                 for k, v in partner.items()}
             attended = layer.call_cached(query, pair_cache, index)
-            log_probs = self._log_probs(d, query, [attended],
-                                        ops.repeat(encoded, beam, axis=0), shared["prior"],
-                                        beam * beam)
-            log_probs = ops.reshape(log_probs, (batch, beam, beam, -1))
+            args = (d, query, [attended], ops.repeat(encoded, beam, axis=0), shared["prior"],
+                    beam * beam)
             if not self.average_on_device:
-                out[d] = log_probs
+                out[d] = ops.reshape(self._log_probs(*args), (batch, beam, beam, -1))
                 continue
-            # log of the mean over the live partners j of p(token | i, j)
-            live = ops.reshape(ops.cast(inputs[f"{other}_valid"], "bool"), (batch, 1, beam, 1))
-            count = ops.sum(ops.cast(live, log_probs.dtype), axis=2)
-            mean = ops.logsumexp(ops.where(live, log_probs, ops.full_like(log_probs, NEG_INF)),
-                                 axis=2) - ops.log(ops.maximum(count, 1.0))
+            # log of the mean over the live partners j of p(token | i, j), in probability
+            # space: the softmax's exponentials serve the mean too (a logsumexp over the
+            # log-probabilities would take them again). A probability below float32's range
+            # (log p < -87) becomes 0, far below any token a beam could keep.
+            logits = self._logits(*args)
+            probs = ops.reshape(ops.softmax(logits, axis=-1), (batch, beam, beam, -1))
+            live = ops.reshape(ops.cast(inputs[f"{other}_valid"], probs.dtype),
+                               (batch, 1, beam, 1))
+            count = ops.maximum(ops.sum(live, axis=2), 1.0)
+            mean = ops.log(ops.sum(probs * live, axis=2) / count)
             out[d] = ops.reshape(mean, (n, -1))
         return {"l2r_log_probs": out["l2r"], "r2l_log_probs": out["r2l"],
                 "l2r": own["l2r"], "r2l": own["r2l"]}
