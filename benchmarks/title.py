@@ -220,8 +220,8 @@ def _load(cell: dict, key: str) -> str:
 
 
 def _speed_rows(cells: dict) -> list[str]:
-    old, new = cells.get("speed", {}), cells.get("speed2", {})
-    keys = [k for k in dict.fromkeys([*old, *new]) if "@" in k]
+    old, new, now = cells.get("speed", {}), cells.get("speed2", {}), cells.get("speed3", {})
+    keys = [k for k in dict.fromkeys([*old, *new, *now]) if "@" in k]
     if not keys:
         return []
     lines = ["", "## Decode speed (whole test set, 928 titles, after compiling)", "",
@@ -241,19 +241,26 @@ def _speed_rows(cells: dict) -> list[str]:
              "", "Old and new were also paired on the same 64 test articles in one process "
              "(beam 3, alternating old/new/new/old, load ≈ 4–5): L2R 7.1×, sb-half 5.1×, "
              "k×k 3.4× faster (docs/title.md).",
-             "", "| decoder | beam | old s | old titles/s | new s | new titles/s | speed-up |",
-             "|---|---|---|---|---|---|---|"]
+             "", "Now (`speed3` cell, `quiet.sh`, load "
+             f"{_load(now, 'load_before')} before / {_load(now, 'load_after')} after): the "
+             "same, with the k×k partner average taken in probability space (the softmax's "
+             "exponentials serve the mean; the log-space mean took a second set); the "
+             "queues paused, nothing else running.",
+             "", "| decoder | beam | old s | old titles/s | new s | new titles/s | speed-up "
+             "| now s | now titles/s |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for key in keys:
         label, beam = key.split("@")
-        a, b = old.get(key), new.get(key)
+        a, b, c = old.get(key), new.get(key), now.get(key)
         cols = [f"{a['seconds']} | {a['titles_per_second']}" if a else "– | –",
                 f"{b['seconds']} | {b['titles_per_second']}" if b else "not run | –",
-                f"{a['seconds'] / b['seconds']:.1f}×" if a and b else "–"]
+                f"{a['seconds'] / b['seconds']:.1f}×" if a and b else "–",
+                f"{c['seconds']} | {c['titles_per_second']}" if c else "not run | –"]
         lines.append(f"| {label} | {beam} | {' | '.join(cols)} |")
-    for name, speed in (("old", old), ("new", new)):
+    for name, speed in (("old", old), ("new", new), ("now", now)):
         if "l2r@3" in speed:
             base = speed["l2r@3"]["seconds"]
-            ratios = ", ".join(f"{d} {speed[f'{d}@3']['seconds'] / base:.1f}×"
+            ratios = ", ".join(f"{d} {speed[f'{d}@3']['seconds'] / base:.2f}×"
                                for d in ("sb-half", "bi") if f"{d}@3" in speed)
             lines.append("")
             lines.append(f"{name}: beam-3 time relative to L2R's: {ratios} (targets: "
@@ -263,8 +270,9 @@ def _speed_rows(cells: dict) -> list[str]:
               "attention, the hidden layer and the 4,877-way classifier run on k² rows per "
               "direction, 2k² = 18 rows per source at k = 3 against L2R's 3: ≈ 6× L2R's "
               "network work (the encoder attention, once per hypothesis, is shared by the k "
-              "pairings); the average over the partners is taken inside the step (float32 "
-              "log-sum-exp), so only k rows per direction come back to the host."]
+              "pairings); the average over the partners is taken inside the step (float32, in "
+              "probability space since `speed3`), so only k rows per direction come back to "
+              "the host."]
     return lines
 
 
@@ -427,7 +435,7 @@ def run_cell(name: str, epochs: int) -> dict:
         return speed_cell({"l2r": (str(RUNS / "l2r-s0"), "l2r"),
                            "bi": (str(RUNS / "bidirectional-s0"), "bi"),
                            "sb-half": (str(RUNS / "bidirectional-s0"), "sb-half")})
-    if name == "speed2":  # the decoder with device-side caches (issue 19 follow-up)
+    if name in ("speed2", "speed3"):  # device-side caches; speed3: k×k mean in probabilities
         return speed_cell({"l2r": (str(RUNS / "l2r-s0"), "l2r"),
                            "bi": (str(RUNS / "bidirectional-s0"), "bi"),
                            "sb-half": (str(RUNS / "bidirectional-s0"), "sb-half")},
