@@ -1,9 +1,15 @@
-"""TensorFlow fast path of the lazy optimizers: gathering rows without a full read.
+"""TensorFlow fast path of the lazy optimizers: row access without whole-table copies.
 
 Imported only when the TensorFlow backend is active. A TensorFlow resource variable that
-has been updated by a scatter is in "copy on read" mode: every dense read copies its whole
-buffer, and ``keras.ops.take`` reads densely before it gathers. ``tf.gather`` on the
-variable itself gathers the rows in place (``ResourceGather``).
+has been gathered from or scattered into is in "copy on read" mode: every later dense read
+copies its whole buffer. ``keras.ops.take`` reads densely before it gathers, so rows are
+gathered with ``tf.gather`` on the variable itself (``ResourceGather``); and once the
+step's row reads and writes are done, the variables leave copy-on-read mode
+(``DisableCopyOnRead``), so that the next forward pass (a Keras ``Embedding`` reads its
+table densely) does not copy the table. The mode exists to keep a dense read's tensor from
+seeing later in-place row writes; a variable in it holds its buffer alone, and the next
+sparse access copies the buffer first if a dense read still shares it, so leaving it is
+safe whenever no sparse access is in flight — after the step's own.
 """
 
 from __future__ import annotations
@@ -18,3 +24,15 @@ def gather_rows(variable: Any, rows: Any) -> Any:
     """Rows ``rows`` (axis 0) of a Keras variable, read sparsely."""
     inner = variable.value if isinstance(variable, keras.Variable) else variable
     return tf.gather(inner, rows, axis=0)
+
+
+def end_sparse_access(variables: list[Any]) -> None:
+    """Take ``variables`` out of copy-on-read mode (after the step's row reads/writes)."""
+    disable = getattr(tf.raw_ops, "DisableCopyOnRead", None)
+    if disable is None:  # older TensorFlow: the dense reads keep copying
+        return
+    for variable in variables:
+        inner = variable.value if isinstance(variable, keras.Variable) else variable
+        handle = getattr(inner, "handle", None)
+        if handle is not None:
+            disable(resource=handle)

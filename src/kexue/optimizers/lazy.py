@@ -389,6 +389,10 @@ class _RowMasked:
             rows = ops.cast(gradient.indices, "int32")
             grad_rows = ops.cast(gradient.values, variable.dtype)
             self._update_rows(rows, grad_rows, states, variable, terms, gradient)
+            if keras.backend.backend() == "tensorflow" and _FAST_PATHS[0]:
+                from kexue.optimizers import _tf_rows
+
+                _tf_rows.end_sparse_access([variable, *states])
             return
         gradient = ops.cast(gradient, variable.dtype)
         if keras.backend.backend() == "torch":
