@@ -717,9 +717,10 @@ def write_scaling(args, machine, rows, memory, load_before, load_after, elapsed)
             "pipeline bound (the parent merges while workers count, as it does) is "
             "serial / max(parent, workers / n); serial = the in-process loop's CPU per MB. "
             "The parent's figure holds near this corpus size and worker count only: it "
-            "merges 4 group counters per worker, so its cost grows with the workers and "
-            "falls per MB as groups grow (a group's vocabulary grows more slowly than the "
-            "group); see docs/wordfreq.md.", "",
+            "merges one counter per group, about 2n·ln(64n) groups for n workers (guided "
+            "scheduling; 25 here), so its cost grows with the workers and falls per MB as "
+            "groups grow (a group's vocabulary grows more slowly than the group); see "
+            "docs/wordfreq.md.", "",
             "| tokenizer | in-process CPU s/MB | parent CPU s/MB | workers CPU s/MB | n=2 | "
             "n=8 | n=32 | n=64 | parent saturates at n ≈ |",
             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]

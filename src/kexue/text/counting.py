@@ -279,7 +279,7 @@ def plan_work(corpus: Corpus, *, workers: int, shard_bytes: int | None = None,
     (:func:`group_shards` with ``workers``): each group a quarter (for 2 workers) of what
     remains, at most 1 GiB, so the first groups are large and the last single shards. A
     worker counts a whole group into one Counter, so the caller merges about
-    ``2 × workers × ln(64 × workers)`` counters (20 for 2 workers) however large the
+    ``2 × workers × ln(64 × workers)`` counters (20–25 for 2 workers) however large the
     corpus (a group's vocabulary grows much more slowly than the group), and the small last
     groups let the workers finish together. With ``ordered``, ``max(4 × workers,
     total / 1 GiB)`` runs of consecutive shards.
