@@ -196,3 +196,24 @@ def test_torch_lookahead_in_place_sync_bit_identical_to_keras_ops_route():
     for a, b in zip(fast, reference, strict=True):
         np.testing.assert_array_equal(a, b)
     assert not np.array_equal(fast[0], fast[1])  # step 5 is not a sync: fast != slow
+
+
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="XLA-compiled TensorFlow train step")
+@pytest.mark.parametrize("mode", ["sparse", "step"])
+def test_tensorflow_xla_train_step_equals_the_graph_step(mode):
+    # the fast path takes variables out of copy-on-read mode after its row writes; XLA has
+    # no such op (nor the mode), so under jit_compile the path must leave it out
+    from kexue.optimizers import LazyAdam
+
+    ids = np.random.default_rng(3).integers(0, 40, (64, 6))
+    target = np.random.default_rng(4).normal(size=(64, 1)).astype("float32")
+    weights = []
+    for jit in (False, True):
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((6,), dtype="int32"),
+                                  keras.layers.Embedding(40, 4),
+                                  keras.layers.GlobalAveragePooling1D(), keras.layers.Dense(1)])
+        model.compile(optimizer=LazyAdam(1e-2, mode=mode), loss="mse", jit_compile=jit)
+        model.fit(ids, target, batch_size=16, epochs=2, shuffle=False, verbose=0)
+        weights.append(to_numpy(model.layers[0].embeddings))
+    np.testing.assert_allclose(weights[1], weights[0], rtol=1e-5, atol=1e-6)

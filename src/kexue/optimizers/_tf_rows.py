@@ -29,10 +29,21 @@ def gather_rows(variable: Any, rows: Any) -> Any:
 def end_sparse_access(variables: list[Any]) -> None:
     """Take ``variables`` out of copy-on-read mode (after the step's row reads/writes)."""
     disable = getattr(tf.raw_ops, "DisableCopyOnRead", None)
-    if disable is None:  # older TensorFlow: the dense reads keep copying
+    if disable is None or _in_xla():  # older TensorFlow: the dense reads keep copying
         return
     for variable in variables:
         inner = variable.value if isinstance(variable, keras.Variable) else variable
         handle = getattr(inner, "handle", None)
         if handle is not None:
             disable(resource=handle)
+
+
+def _in_xla() -> bool:
+    """True while tracing for XLA (``jit_compile=True``), which has no such op and no
+    copy-on-read mode; unknown (the helper moved) counts as True, the safe side."""
+    try:
+        from tensorflow.python.framework import ops as tf_ops
+        from tensorflow.python.ops import control_flow_util
+    except ImportError:
+        return True
+    return bool(control_flow_util.GraphOrParentsInXlaContext(tf_ops.get_default_graph()))
