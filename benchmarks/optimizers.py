@@ -17,7 +17,8 @@ Lookahead memory = one extra copy of the trainable weights.
 
 ``--vocab 200000`` gives a step where the embedding table dominates. TensorFlow's thread
 pools are pinned by default (``--tf-threads pinned``: one inter-op thread, one intra-op
-thread per core; ``default`` leaves TensorFlow's own choice), see the results for why.
+thread per core; ``single``: one of each, TensorFlow single-threaded; ``default`` leaves
+TensorFlow's own choice), see the results for why.
 
 Usage:
     .venv/bin/python benchmarks/optimizers.py [--repeats 5] [--steps 20] [--backends jax,...]
@@ -70,11 +71,13 @@ def worker(
     import keras
     import numpy as np
 
-    if keras.backend.backend() == "tensorflow" and tf_threads == "pinned":
+    if keras.backend.backend() == "tensorflow" and tf_threads in ("pinned", "single"):
         import tensorflow as tf
 
         tf.config.threading.set_inter_op_parallelism_threads(1)
-        tf.config.threading.set_intra_op_parallelism_threads(os.cpu_count() or 1)
+        tf.config.threading.set_intra_op_parallelism_threads(
+            1 if tf_threads == "single" else os.cpu_count() or 1
+        )
 
     from kexue.optimizers import Lazy, LazyAdam, Lookahead
 
@@ -137,16 +140,32 @@ def worker(
     # Warm-up: one untimed run each (allocator caches, thread pools, lazy initialisation).
     for name in competitors:
         models[name][0].fit(x, y, batch_size=BATCH, epochs=1, verbose=0, shuffle=False)
+    class StepClock(keras.callbacks.Callback):
+        """Times the steps of a run from the end of its first batch to the end of its
+        last: no data-pipeline set-up, no first step, no tear-down (on TensorFlow some
+        `fit` calls stall ~250 ms after `on_train_end`, while the tf.data iterator of
+        the call is destroyed, whatever the optimizer)."""
+
+        def on_train_begin(self, logs=None):
+            self.ends = []
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.ends.append(time.perf_counter())
+
     times: dict[str, list[float]] = {name: [] for name in competitors}
+    calls: dict[str, list[float]] = {name: [] for name in competitors}
     order = list(competitors)
     shuffler = np.random.default_rng(1)
     for _ in range(repeats):
         shuffler.shuffle(order)  # no competitor always runs right after another
         for name in order:
             model, _ = models[name]
+            clock = StepClock()
             start = time.perf_counter()
-            model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0, shuffle=False)
-            times[name].append((time.perf_counter() - start) / steps)
+            model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0, shuffle=False,
+                      callbacks=[clock])
+            calls[name].append((time.perf_counter() - start) / steps)
+            times[name].append((clock.ends[-1] - clock.ends[0]) / (len(clock.ends) - 1))
 
     def nbytes(variables) -> int:
         return sum(int(np.prod(v.shape)) * np.dtype(v.dtype).itemsize for v in variables)
@@ -161,6 +180,7 @@ def worker(
     return {
         "backend": keras.backend.backend(),
         "times": times,
+        "call_times": calls,
         "memory": memory,
         "versions": {"keras": keras.__version__, **backend_version(keras.backend.backend())},
     }
@@ -200,7 +220,7 @@ def main() -> None:
     parser.add_argument("--encoder", choices=["conv", "lstm"], default="conv")
     parser.add_argument("--vocab", type=int, default=50_000, help="embedding rows")
     parser.add_argument("--competitors", default=",".join(COMPETITORS))
-    parser.add_argument("--tf-threads", choices=["pinned", "default"], default="pinned")
+    parser.add_argument("--tf-threads", choices=["pinned", "single", "default"], default="pinned")
     parser.add_argument("--out", default="optimizers", help="results file name (no suffix)")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -271,11 +291,11 @@ def main() -> None:
         + "; 1-min load after each backend: "
         + ", ".join(f"{r['backend']} {r['load_after']:.2f}" for r in reports)
         + " (ratios are within one process, competitors interleaved). TensorFlow threads: "
-        + (
-            "pinned (1 inter-op, one intra-op per core)"
-            if args.tf_threads == "pinned"
-            else "TensorFlow's default"
-        )
+        + {
+            "pinned": "pinned (1 inter-op, one intra-op per core)",
+            "single": "single (1 inter-op, 1 intra-op thread)",
+            "default": "TensorFlow's default",
+        }[args.tf_threads]
         + ".",
         "",
         f"Model: Embedding({args.vocab} x {DIM}) -> "
@@ -286,7 +306,13 @@ def main() -> None:
         )
         + f" -> Dense(3); batch {BATCH} x "
         f"{LENGTH} tokens (Zipf ids); `model.fit`, {args.steps} steps per run, one untimed "
-        f"warm-up run, then {args.repeats} timed runs per competitor.",
+        f"warm-up run, then {args.repeats} timed runs per competitor. A run's step time is "
+        "the time from the end of its first batch to the end of its last, over the steps "
+        "between (a Keras callback): the `fit` call's data-pipeline set-up and tear-down are "
+        "left out (on TensorFlow about a third of the calls stall ≈ 250 ms after "
+        "`on_train_end`, while the call's tf.data iterator is destroyed, whatever the "
+        "optimizer: the bimodal step times of earlier runs). Whole-call times per step are "
+        "in the JSON (`call_times`).",
         "",
         "| backend | optimizer | ms / step (median) | min | max | ratio of medians | "
         "paired ratio (median, IQR) | target (on the paired ratio) |",

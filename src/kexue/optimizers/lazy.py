@@ -437,22 +437,26 @@ class _RowMasked:
         """The rule on the given rows only (each row once, or repeated with equal values)."""
         old_var = _gather_rows(variable, rows)
         if self._lazy_mode == "step" and states:
-            # Every row's state moves: the rule runs densely on the gradient scattered into
-            # zeros (each present row once: the slices are summed, duplicates hold equal
-            # values), which is the rule with a zero gradient on absent rows. The state
-            # variables are only read and assigned densely, never scattered into or gathered
-            # from (a TensorFlow variable once accessed sparsely copies its whole buffer on
-            # each later dense read); the present rows' new state is taken from the tensors.
-            # (Scattering the present rows into the zero-gradient state instead is slower on
-            # TensorFlow; benchmarks/results/optimizers-large.md.)
+            # Every row's state moves: the rule with a zero gradient runs densely on each
+            # state (read once, densely), then the present rows get the rule with their
+            # gradient, from their old state. (Only TensorFlow's IndexedSlices come here.)
             current = [ops.convert_to_tensor(value(s)) for s in states]
-            index = ops.expand_dims(rows, -1)
-            dense_grad = ops.scatter_update(ops.zeros(variable.shape, variable.dtype), index,
-                                            grad_rows)
-            full = self._state_rule(dense_grad, current, terms)
-            for state, dense in zip(states, full, strict=True):
-                self.assign(state, dense)
-            new_states = [ops.take(dense, rows, axis=0) for dense in full]
+            old_states = [ops.take(c, rows, axis=0) for c in current]
+            zero = ops.zeros((), dtype=variable.dtype)
+            full = self._state_rule(zero, current, terms)
+            new_states = self._state_rule(grad_rows, old_states, terms)
+            if _FAST_PATHS[0]:
+                # Assign densely, then write the present rows in place; the fast path takes
+                # the states out of copy-on-read mode after the step (`_tf_rows`): no
+                # table-sized gradient, no scatter into a dense tensor (both slower here).
+                for state, dense, new in zip(states, full, new_states, strict=True):
+                    self.assign(state, dense)
+                    self._assign_rows(state, rows, new, slices)
+            else:
+                # keras.ops reference: the present rows scattered into the dense result.
+                index = ops.expand_dims(rows, -1)
+                for state, dense, new in zip(states, full, new_states, strict=True):
+                    self.assign(state, ops.scatter_update(dense, index, new))
         else:
             old_states = [_gather_rows(s, rows) for s in states]
             new_states = self._state_rule(grad_rows, old_states, terms)
