@@ -39,13 +39,20 @@ def present_row_indices(gradient: torch.Tensor) -> torch.Tensor:
     """
     if gradient.ndim == 1:
         return torch.nonzero(gradient != 0).squeeze(1)
-    # amax and amin (vectorised along rows) are much faster than aminmax or any here.
-    flat = gradient.reshape(gradient.shape[0], -1)
-    mask = torch.empty(flat.shape[0], dtype=torch.bool)
-    for start, stop in _blocks(flat):
-        block = flat[start:stop]
-        torch.logical_or(block.amax(1) != 0, block.amin(1) != 0, out=mask[start:stop])
+    mask = torch.empty(gradient.shape[0], dtype=torch.bool)
+    for start, stop in _blocks(gradient):
+        _mark_present(gradient[start:stop], mask[start:stop])
     return torch.nonzero(mask).squeeze(1)
+
+
+def _mark_present(block: torch.Tensor, out: torch.Tensor) -> None:
+    """``out[i]`` = row ``i`` of ``block`` holds a non-zero or a NaN."""
+    if block.ndim == 1:
+        torch.ne(block, 0, out=out)
+        return
+    # amax and amin (vectorised along rows) are much faster than aminmax or any here.
+    flat = block.reshape(block.shape[0], -1)
+    torch.logical_or(flat.amax(1) != 0, flat.amin(1) != 0, out=out)
 
 
 def _tensor(variable: Any) -> torch.Tensor:
@@ -64,31 +71,44 @@ def lazy_update(optimizer: Any, gradient: Any, states: list[Any], variable: Any,
         variable: The lazy model variable.
         terms: The step's scalars (``optimizer._terms``).
     """
-    rows = present_row_indices(gradient)
     tables = [_tensor(s) for s in states]
     table = _tensor(variable)
-    grad_rows = gradient.index_select(0, rows)
-    old_states = [t.index_select(0, rows) for t in tables]
-    old_rows = table.index_select(0, rows)
     if optimizer._lazy_mode == "step" and tables:
-        _DENSE_STATES[optimizer._plain_class.__name__](optimizer, gradient, tables, terms)
-    new_states = optimizer._state_rule(grad_rows, old_states, terms)
+        # The whole state moves with the gradient as it is (zero on absent rows), block by
+        # block, the presence of each block's rows found while the block is in cache; the
+        # present rows' new state is then read back from the tables.
+        mask = torch.empty(gradient.shape[0], dtype=torch.bool)
+        _DENSE_STATES[optimizer._plain_class.__name__](optimizer, gradient, tables, terms,
+                                                        mask)
+        rows = torch.nonzero(mask).squeeze(1)
+        grad_rows = gradient.index_select(0, rows)
+        new_states = [t.index_select(0, rows) for t in tables]
+    else:
+        rows = present_row_indices(gradient)
+        grad_rows = gradient.index_select(0, rows)
+        old_states = [t.index_select(0, rows) for t in tables]
+        new_states = optimizer._state_rule(grad_rows, old_states, terms)
+        for t, new in zip(tables, new_states, strict=True):
+            t.index_copy_(0, rows, new.to(t.dtype))
+    old_rows = table.index_select(0, rows)
     new_rows = optimizer._param_rule(grad_rows, new_states, old_rows, terms)
-    for t, new in zip(tables, new_states, strict=True):
-        t.index_copy_(0, rows, new.to(t.dtype))
     table.index_copy_(0, rows, new_rows.to(table.dtype))
 
 
 # "step" mode: the whole state moves as the keras.ops rule moves it (absent rows have a zero
-# gradient), in place, one temporary table. Each line mirrors one keras.ops call of the rule.
+# gradient), in place, one temporary block; each line mirrors one keras.ops call of the rule,
+# so the present rows' new state is bit for bit the rule's on those rows. Each block's rows
+# are marked present or not (``mask``) while the block is in cache.
 
 
-def _adam_states(optimizer: Any, g: torch.Tensor, tables: list[torch.Tensor], terms: dict):
+def _adam_states(optimizer: Any, g: torch.Tensor, tables: list[torch.Tensor], terms: dict,
+                 mask: torch.Tensor):
     m, v = tables
     c1, c2 = 1 - optimizer.beta_1, 1 - optimizer.beta_2
     buffer = torch.empty_like(g[: _blocks(g)[0][1]])
     for start, stop in _blocks(g):
         gb, mb, vb, t = g[start:stop], m[start:stop], v[start:stop], buffer[: stop - start]
+        _mark_present(gb, mask[start:stop])
         torch.sub(gb, mb, out=t)
         t.mul_(c1)
         mb.add_(t)
@@ -98,23 +118,27 @@ def _adam_states(optimizer: Any, g: torch.Tensor, tables: list[torch.Tensor], te
         vb.add_(t)
 
 
-def _sgd_states(optimizer: Any, g: torch.Tensor, tables: list[torch.Tensor], terms: dict):
+def _sgd_states(optimizer: Any, g: torch.Tensor, tables: list[torch.Tensor], terms: dict,
+                mask: torch.Tensor):
     (m,) = tables
     buffer = torch.empty_like(g[: _blocks(g)[0][1]])
     for start, stop in _blocks(g):
         mb, t = m[start:stop], buffer[: stop - start]
+        _mark_present(g[start:stop], mask[start:stop])
         torch.mul(g[start:stop], terms["lr"], out=t)
         mb.mul_(terms["momentum"])
         mb.sub_(t)
 
 
-def _rmsprop_states(optimizer: Any, g: torch.Tensor, tables: list[torch.Tensor], terms: dict):
+def _rmsprop_states(optimizer: Any, g: torch.Tensor, tables: list[torch.Tensor], terms: dict,
+                    mask: torch.Tensor):
     rho = optimizer.rho
     first = _blocks(g)[0][1]
     buffer = torch.empty_like(g[:first])
     spare = torch.empty_like(g[:first]) if optimizer.momentum > 0 else None
     for start, stop in _blocks(g):
         gb, t = g[start:stop], buffer[: stop - start]
+        _mark_present(gb, mask[start:stop])
         velocity = tables[0][start:stop]
         torch.square(gb, out=t)
         t.mul_(1 - rho)
