@@ -217,3 +217,22 @@ def test_tensorflow_xla_train_step_equals_the_graph_step(mode):
         model.fit(ids, target, batch_size=16, epochs=2, shuffle=False, verbose=0)
         weights.append(to_numpy(model.layers[0].embeddings))
     np.testing.assert_allclose(weights[1], weights[0], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.skipif(BACKEND != "torch", reason="PyTorch in-place Lookahead sync")
+def test_torch_lookahead_sync_of_a_large_table_is_blockwise_exact():
+    # tables above one block (2**20 elements) are synchronised block by block; the result
+    # must be the bits of φ + α(θ − φ) computed operation by operation, as float32 NumPy does
+    import torch
+
+    from kexue.optimizers import _torch_rows
+
+    rng = np.random.default_rng(7)
+    slow = rng.normal(size=(9000, 130)).astype("float32")  # 1.17 M elements: 2 blocks
+    fast = rng.normal(size=(9000, 130)).astype("float32")
+    alpha = np.float32(0.3)
+    expected = slow + (fast - slow) * alpha
+    s, f = torch.from_numpy(slow.copy()), torch.from_numpy(fast.copy())
+    _torch_rows.lookahead_sync([s], [f], float(alpha))
+    np.testing.assert_array_equal(s.numpy(), expected)
+    np.testing.assert_array_equal(f.numpy(), expected)

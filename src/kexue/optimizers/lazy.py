@@ -375,6 +375,11 @@ class _RowMasked:
     def _state_rule(self, gradient: Any, states: list[Any], terms: dict) -> list[Any]:
         raise NotImplementedError
 
+    def _zero_gradient_rule(self, states: list[Any], terms: dict) -> list[Any]:
+        """``_state_rule`` with a zero gradient; a subclass may drop the operations a zero
+        makes exact identities of (fewer passes over a table), never changing a bit."""
+        return self._state_rule(ops.zeros((), dtype=states[0].dtype), states, terms)
+
     def _param_rule(self, gradient: Any, states: list[Any], variable: Any, terms: dict) -> Any:
         raise NotImplementedError
 
@@ -442,10 +447,9 @@ class _RowMasked:
             # gradient, from their old state. (Only TensorFlow's IndexedSlices come here.)
             current = [ops.convert_to_tensor(value(s)) for s in states]
             old_states = [ops.take(c, rows, axis=0) for c in current]
-            zero = ops.zeros((), dtype=variable.dtype)
-            full = self._state_rule(zero, current, terms)
             new_states = self._state_rule(grad_rows, old_states, terms)
             if _FAST_PATHS[0]:
+                full = self._zero_gradient_rule(current, terms)
                 # Assign densely, then write the present rows in place; the fast path takes
                 # the states out of copy-on-read mode after the step (`_tf_rows`): no
                 # table-sized gradient, no scatter into a dense tensor (both slower here).
@@ -454,6 +458,7 @@ class _RowMasked:
                     self._assign_rows(state, rows, new, slices)
             else:
                 # keras.ops reference: the present rows scattered into the dense result.
+                full = self._state_rule(ops.zeros((), dtype=variable.dtype), current, terms)
                 index = ops.expand_dims(rows, -1)
                 for state, dense, new in zip(states, full, new_states, strict=True):
                     self.assign(state, ops.scatter_update(dense, index, new))
@@ -503,6 +508,12 @@ class _RowMaskedAdam(_RowMasked, keras.optimizers.Adam):
         new_v = ops.add(v, ops.multiply(ops.subtract(ops.square(gradient), v), 1 - self.beta_2))
         return [new_m, new_v]
 
+    def _zero_gradient_rule(self, states: list[Any], terms: dict) -> list[Any]:
+        # m + (0 − m)·c == m − m·c exactly (negation is exact), likewise v
+        m, v = states
+        return [ops.subtract(m, ops.multiply(m, 1 - self.beta_1)),
+                ops.subtract(v, ops.multiply(v, 1 - self.beta_2))]
+
     def _param_rule(self, gradient: Any, states: list[Any], variable: Any, terms: dict) -> Any:
         m, v = states
         step = ops.divide(ops.multiply(m, terms["alpha"]), ops.add(ops.sqrt(v), self.epsilon))
@@ -538,6 +549,10 @@ class _RowMaskedSGD(_RowMasked, keras.optimizers.SGD):
         (m,) = states
         scaled = ops.multiply(gradient, terms["lr"])
         return [ops.subtract(ops.multiply(m, terms["momentum"]), scaled)]
+
+    def _zero_gradient_rule(self, states: list[Any], terms: dict) -> list[Any]:
+        # x − 0·lr == x exactly (for x = −0 too)
+        return [ops.multiply(m, terms["momentum"]) for m in states]
 
     def _param_rule(self, gradient: Any, states: list[Any], variable: Any, terms: dict) -> Any:
         if not states:
