@@ -173,8 +173,8 @@ def test_fused_rmsprop_matches_numpy_and_keeps_absent_rows(mode, momentum, cente
     np.testing.assert_array_equal(to_numpy(embeddings)[20:], start[20:])
 
 
-@pytest.mark.skipif(BACKEND != "torch", reason="the in-place sync is PyTorch's")
-def test_torch_lookahead_in_place_sync_bit_identical_to_keras_ops_route():
+@pytest.mark.skipif(BACKEND == "jax", reason="PyTorch and TensorFlow fuse the sync")
+def test_fused_lookahead_sync_equals_the_keras_ops_route():
     from kexue.optimizers import Lookahead
     from kexue.optimizers import lookahead as lookahead_module
 
@@ -194,7 +194,10 @@ def test_torch_lookahead_in_place_sync_bit_identical_to_keras_ops_route():
     finally:
         lookahead_module._KERAS_OPS_ONLY[0] = False
     for a, b in zip(fast, reference, strict=True):
-        np.testing.assert_array_equal(a, b)
+        if BACKEND == "torch":  # the same operations in place: the same bits
+            np.testing.assert_array_equal(a, b)
+        else:  # TensorFlow's sync is XLA-fused (contracted multiply-adds): the last bit
+            np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
     assert not np.array_equal(fast[0], fast[1])  # step 5 is not a sync: fast != slow
 
 

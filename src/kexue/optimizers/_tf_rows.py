@@ -47,3 +47,29 @@ def _in_xla() -> bool:
     except ImportError:
         return True
     return bool(control_flow_util.GraphOrParentsInXlaContext(tf_ops.get_default_graph()))
+
+
+def lookahead_sync(owner: Any, slow: list[Any], fast: list[Any], alpha: float) -> bool:
+    """Lookahead's ``φ ← φ + α(θ − φ)``, ``θ ← φ`` as one XLA-compiled function: fused,
+    one pass over each pair of tables (TensorFlow runs the ``keras.ops`` form as five
+    separate passes). The function closes over ``owner``'s variables and is kept on it.
+    Returns False (nothing done) inside an XLA compilation already, which fuses the
+    ``keras.ops`` form itself."""
+    if _in_xla():
+        return False
+    function = owner.__dict__.get("_kexue_fused_sync")
+    if function is None:
+        slow_t = [v.value if isinstance(v, keras.Variable) else v for v in slow]
+        fast_t = [v.value if isinstance(v, keras.Variable) else v for v in fast]
+
+        @tf.function(jit_compile=True, autograph=False)
+        def function() -> None:
+            for s, f in zip(slow_t, fast_t, strict=True):
+                current = s.read_value()
+                new = current + tf.constant(alpha, s.dtype) * (f.read_value() - current)
+                s.assign(new)
+                f.assign(new)
+
+        object.__setattr__(owner, "_kexue_fused_sync", function)
+    function()
+    return True

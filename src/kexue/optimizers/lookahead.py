@@ -155,6 +155,13 @@ class Lookahead(WrapperMixin, keras.optimizers.Optimizer):
                 for slot in resets:
                     slot.variable.assign(_initial_value(slot))
                 return
+            if keras.backend.backend() == "tensorflow" and not _KERAS_OPS_ONLY[0]:
+                from kexue.optimizers import _tf_rows
+
+                if _tf_rows.lookahead_sync(self, slow, fast, alpha):
+                    for slot in resets:
+                        slot.variable.assign(_initial_value(slot))
+                    return
             for s, f in zip(slow, fast, strict=True):
                 new = value(s) + alpha * (value(f) - value(s))
                 s.assign(new)
