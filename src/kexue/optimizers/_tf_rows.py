@@ -22,8 +22,12 @@ import tensorflow as tf
 
 def gather_rows(variable: Any, rows: Any) -> Any:
     """Rows ``rows`` (axis 0) of a Keras variable, read sparsely."""
-    inner = variable.value if isinstance(variable, keras.Variable) else variable
-    return tf.gather(inner, rows, axis=0)
+    return tf.gather(_tf_variable(variable), rows, axis=0)
+
+
+def _tf_variable(variable: Any) -> Any:
+    """The ``tf.Variable`` behind a Keras variable (or the argument itself)."""
+    return variable.value if isinstance(variable, keras.Variable) else variable
 
 
 def end_sparse_access(variables: list[Any]) -> None:
@@ -32,8 +36,7 @@ def end_sparse_access(variables: list[Any]) -> None:
     if disable is None or _in_xla():  # older TensorFlow: the dense reads keep copying
         return
     for variable in variables:
-        inner = variable.value if isinstance(variable, keras.Variable) else variable
-        handle = getattr(inner, "handle", None)
+        handle = getattr(_tf_variable(variable), "handle", None)
         if handle is not None:
             disable(resource=handle)
 
@@ -59,8 +62,8 @@ def lookahead_sync(owner: Any, slow: list[Any], fast: list[Any], alpha: float) -
         return False
     function = owner.__dict__.get("_kexue_fused_sync")
     if function is None:
-        slow_t = [v.value if isinstance(v, keras.Variable) else v for v in slow]
-        fast_t = [v.value if isinstance(v, keras.Variable) else v for v in fast]
+        slow_t = [_tf_variable(v) for v in slow]
+        fast_t = [_tf_variable(v) for v in fast]
 
         @tf.function(jit_compile=True, autograph=False)
         def function() -> None:
